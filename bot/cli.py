@@ -1,0 +1,353 @@
+"""The ``advisor`` command line (typer + rich).
+
+Every command that prints data has ``--json`` with a stable shape (see knowledge/views.py);
+human output is a rich table that fits an 80-column terminal. Errors the advisor raises on
+purpose print their ``user_message`` and exit 1; anything unexpected prints a short
+message with an incident id and the trace goes to the log (see bot/logs.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.errors import AdvisorError, CatalogError
+from bot.logs import report_incident, setup_logging
+from bot.settings import load_settings
+from ingest.curated import DATA_DIR, read_curated
+from knowledge.db import make_engine
+from knowledge.resolve import Resolver
+from knowledge.store import Catalog, load_curated, open_catalog
+from knowledge.views import gpu_json, license_json, variant_json
+
+app = typer.Typer(
+    name="advisor",
+    help="Choose, size and try large language models: a sourced catalog you can query.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Load or check the curated catalog files.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+out = Console(width=100 if sys.stdout.isatty() else 80)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (stable shape) instead of a table.")
+]
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _catalog() -> Catalog:
+    return open_catalog(load_settings())
+
+
+def fmt_params(value: float | None) -> str:
+    """7.24 -> '7.2B', 0.125 -> '125M', None -> '?'."""
+    if value is None:
+        return "?"
+    if value < 1:
+        return f"{value * 1000:.0f}M"
+    return f"{value:.1f}B" if value < 100 else f"{value:.0f}B"
+
+
+def fmt_context(tokens: int | None) -> str:
+    """131072 -> '128k', 4096 -> '4k', None -> '?'."""
+    if tokens is None:
+        return "?"
+    return (
+        f"{tokens // 1024}k" if tokens >= 1024 and tokens % 1024 == 0 else f"{tokens / 1000:.0f}k"
+    )
+
+
+@app.command()
+def models(
+    family: Annotated[
+        str | None, typer.Option(help="Family name or alias, e.g. 'llama 3.1'.")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Provider id or name, e.g. 'meta'.")] = None,
+    license: Annotated[
+        str | None,
+        typer.Option(help="License id (apache-2.0) or class (permissive, noncommercial)."),
+    ] = None,
+    open_weights: Annotated[
+        bool, typer.Option("--open-weights", help="Only downloadable weights.")
+    ] = False,
+    max_params: Annotated[
+        float | None, typer.Option(help="At most this many billion parameters.")
+    ] = None,
+    flavor: Annotated[
+        str | None, typer.Option(help="base, instruct, chat, code, reasoning ...")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List catalog variants, filtered."""
+    cat = _catalog()
+    variants = sorted(cat.variants.values(), key=lambda v: (v.family_id, v.params_b or 0, v.id))
+    if family:
+        fam = Resolver(cat).resolve(family).family
+        variants = [v for v in variants if v.family_id == fam.id]
+    if provider:
+        wanted = _provider_id(cat, provider)
+        variants = [v for v in variants if v.provider_id == wanted]
+    if license:
+        key = license.lower()
+        if key not in cat.licenses and key not in {x.kind for x in cat.licenses.values()}:
+            raise CatalogError(
+                f"Unknown license {license!r}. Use an id from `advisor licenses` or a class: "
+                "permissive, copyleft, noncommercial, use-restricted, model-specific, proprietary."
+            )
+        variants = [
+            v for v in variants if v.license_id == key or cat.licenses[v.license_id].kind == key
+        ]
+    if open_weights:
+        variants = [v for v in variants if v.availability == "open-weights"]
+    if max_params is not None:
+        variants = [v for v in variants if v.params_b is not None and v.params_b <= max_params]
+    if flavor:
+        variants = [v for v in variants if v.flavor == flavor.lower()]
+    if as_json:
+        _print_json([variant_json(v, cat) for v in variants])
+        return
+    table = Table(title=f"{len(variants)} variants", title_justify="left")
+    for col in ("id", "params", "ctx", "license", "flavor"):
+        table.add_column(col, overflow="fold")
+    for v in variants:
+        table.add_row(
+            v.id, fmt_params(v.params_b), fmt_context(v.context_length), v.license_id, v.flavor
+        )
+    out.print(table)
+
+
+def _provider_id(cat: Catalog, text: str) -> str:
+    key = text.strip().lower()
+    for p in cat.providers.values():
+        if key in {p.id, p.name.lower(), *(a.lower() for a in p.aliases)}:
+            return p.id
+    raise CatalogError(f"Unknown provider {text!r}. Known: {', '.join(sorted(cat.providers))}.")
+
+
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="Any model name: id, alias, HF repo, Ollama tag.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a model family or variant with its facts and sources."""
+    cat = _catalog()
+    res = Resolver(cat).resolve(name)
+    variants = cat.family_variants(res.family.id) if res.match == "family" else res.variants
+    if as_json:
+        _print_json(
+            {
+                "query": name,
+                "match": res.match,
+                "family": {
+                    "id": res.family.id,
+                    "name": res.family.name,
+                    "provider": res.family.provider_id,
+                    "description": res.family.description,
+                },
+                "default": res.variant.id,
+                "variants": [variant_json(v, cat, expand_license=True) for v in variants],
+            }
+        )
+        return
+    provider = cat.providers[res.family.provider_id]
+    out.print(
+        f"[bold]{res.family.name}[/bold] by {provider.name} ({provider.kind}, {provider.country})"
+    )
+    out.print(res.family.description)
+    if res.match == "variant" and res.alternatives:
+        others = ", ".join(v.id for v in res.alternatives)
+        out.print(
+            f"[yellow]{name!r} matches several variants; using {res.variant.id}. Also: {others}[/]"
+        )
+    table = Table(show_lines=False)
+    for col in ("variant", "params", "ctx", "flavor", "license", "commercial", "released"):
+        table.add_column(col, overflow="fold")
+    for v in variants:
+        lic = cat.licenses[v.license_id]
+        table.add_row(
+            v.id,
+            fmt_params(v.params_b),
+            fmt_context(v.context_length),
+            v.flavor,
+            lic.id,
+            lic.commercial,
+            v.release_date.isoformat(),
+        )
+    out.print(table)
+    chosen = res.variant if res.match == "variant" else None
+    if chosen is not None:
+        _print_variant_detail(cat, chosen)
+
+
+def _print_variant_detail(cat: Catalog, v: Any) -> None:
+    arch = [
+        ("architecture", v.architecture),
+        ("layers", v.layers),
+        ("heads", v.attention_heads),
+        ("kv heads", v.kv_heads),
+        ("head dim", v.head_dim),
+        ("hidden", v.hidden_size),
+        ("vocab", v.vocab_size),
+        ("experts", v.experts),
+        ("active experts", v.experts_active),
+    ]
+    facts = ", ".join(f"{k} {val}" for k, val in arch if val is not None)
+    if facts:
+        out.print(f"[bold]{v.id}[/]: {facts}")
+    if v.ollama_tags:
+        out.print(f"Ollama: {', '.join(v.ollama_tags)}")
+    if v.hf_repo:
+        out.print(f"Hugging Face: {v.hf_repo}")
+    lic = cat.licenses[v.license_id]
+    if lic.conditions:
+        out.print(f"License conditions ({lic.name}): " + "; ".join(lic.conditions))
+    for b in cat.benchmarks.get(v.id, []):
+        setting = f" ({b.setting})" if b.setting else ""
+        out.print(
+            f"  {b.name}{setting}: {b.score:g}{b.unit}  [dim]{b.source_url} as of {b.as_of}[/]"
+        )
+    out.print("Sources:")
+    for s in cat.sources_of("variant", v.id):
+        scope = f" [{', '.join(s.fields)}]" if s.fields else ""
+        out.print(f"  {s.url} (as of {s.as_of}){scope}", overflow="fold")
+
+
+@app.command()
+def licenses(as_json: JsonOpt = False) -> None:
+    """List licenses with what they allow."""
+    cat = _catalog()
+    rows = sorted(cat.licenses.values(), key=lambda x: x.id)
+    if as_json:
+        _print_json([license_json(x, cat) for x in rows])
+        return
+    table = Table(title=f"{len(rows)} licenses", title_justify="left")
+    for col in ("id", "kind", "commercial", "terms"):
+        table.add_column(col, overflow="fold")
+    for x in rows:
+        terms = [
+            t
+            for t, on in (
+                ("share-alike", x.copyleft),
+                ("NC", x.noncommercial),
+                ("ND", x.no_derivatives),
+                ("attribution", x.attribution),
+            )
+            if on
+        ]
+        if x.user_cap_mau:
+            terms.append(f"<{x.user_cap_mau / 1e6:g}M MAU")
+        if x.output_training_restriction:
+            terms.append("outputs: no training others")
+        table.add_row(x.id, x.kind, x.commercial, ", ".join(terms))
+    out.print(table)
+
+
+@app.command()
+def gpus(as_json: JsonOpt = False) -> None:
+    """List GPUs and Apple unified-memory machines with memory and bandwidth."""
+    cat = _catalog()
+    rows = sorted(cat.gpus.values(), key=lambda g: (g.segment, g.vram_gib, g.id))
+    if as_json:
+        _print_json([gpu_json(g, cat) for g in rows])
+        return
+    table = Table(title=f"{len(rows)} GPUs", title_justify="left")
+    for col in ("id", "memory", "GB/s", "$/h", "segment"):
+        table.add_column(col, overflow="fold")
+    for g in rows:
+        memory = f"{g.vram_gib:g} GiB" + (" unified" if g.unified_memory else "")
+        price = f"{g.cloud_price_per_hour:.2f}" if g.cloud_price_per_hour else "-"
+        table.add_row(g.id, memory, f"{g.bandwidth_gbs:g}", price, g.segment)
+    out.print(table)
+
+
+@catalog_app.command("load")
+def catalog_load(as_json: JsonOpt = False) -> None:
+    """Validate the curated files and upsert them into the database (all or nothing)."""
+    settings = load_settings()
+    report = load_curated(make_engine(settings.db_url))
+    if as_json:
+        _print_json({k: vars(c) for k, c in report.kinds.items()})
+        return
+    parts = [
+        f"{k} {c.total}"
+        + (f" (+{c.added} ~{c.updated} -{c.removed})" if c.added or c.updated or c.removed else "")
+        for k, c in report.kinds.items()
+    ]
+    out.print("Catalog loaded: " + ", ".join(parts))
+
+
+@catalog_app.command("check")
+def catalog_check(
+    directory: Annotated[Path, typer.Argument(help="Data directory to check.")] = DATA_DIR,
+) -> None:
+    """Validate curated files without loading them; exit 1 listing every problem."""
+    data = read_curated(directory)
+    out.print(
+        f"OK: {len(data.files)} files, {len(data.providers)} providers, "
+        f"{len(data.licenses)} licenses, {len(data.gpus)} GPUs, "
+        f"{len(data.families)} families, {len(data.variants)} variants, "
+        f"{len(data.offerings)} prices."
+    )
+
+
+@app.command()
+def config(as_json: JsonOpt = False) -> None:
+    """Print the effective settings (secrets masked)."""
+    view = load_settings().public_view()
+    if as_json:
+        _print_json(view)
+        return
+    table = Table(title="Settings (ADVISOR_* env vars and .env)", title_justify="left")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    for key, value in view.items():
+        table.add_row(key, "-" if value is None else str(value))
+    out.print(table)
+
+
+@app.command()
+def tour() -> None:
+    """A short tour of what the advisor can do (what `make run` shows)."""
+    out.print("[bold]LLM Advisor[/bold]: a sourced model catalog you can query.\n")
+    out.print("[dim]$ advisor models --provider meta --max-params 10[/dim]")
+    models(
+        family=None,
+        provider="meta",
+        license=None,
+        open_weights=False,
+        max_params=10,
+        flavor=None,
+        as_json=False,
+    )
+    out.print("\n[dim]$ advisor show llama2[/dim]")
+    show(name="llama2", as_json=False)
+    out.print("\nTry: advisor show 'mistral-7b' · advisor licenses · advisor gpus · advisor --help")
+
+
+def main() -> None:
+    """Console entry point: run the app, turning errors into messages and exit codes."""
+    setup_logging(load_settings().data_dir)
+    try:
+        app()
+    except AdvisorError as exc:
+        err.print(exc.user_message, style="red", markup=False, highlight=False)
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        incident = report_incident(exc)
+        err.print(
+            f"[red]Something went wrong (incident {incident}). The details are in the log.[/red]"
+        )
+        raise SystemExit(2) from None

@@ -1,0 +1,296 @@
+"""Read and check the curated YAML files under ``knowledge/data``.
+
+Reading is all-or-nothing: every file is parsed and validated, then cross-references
+(license, provider, base model, offering seller) and duplicate ids are checked across
+files. Any problem becomes a :class:`DataIssue` naming file, line, entry and field, and
+:func:`read_curated` raises one :class:`~bot.errors.CatalogDataError` listing them all, so
+a user fixes every typo in one pass and the database is never half-loaded.
+
+Line numbers come from the YAML node tree: a pydantic error location such as
+``('families', 2, 'variants', 0, 'kv_heads')`` is walked down the composed nodes to the
+deepest one that exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from bot.errors import CatalogDataError, DataIssue
+from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+
+
+@dataclass
+class CuratedData:
+    """Everything the curated files define, validated and cross-checked."""
+
+    providers: list[Provider] = field(default_factory=list)
+    licenses: list[License] = field(default_factory=list)
+    gpus: list[Gpu] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
+    offerings: list[Offering] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def variants(self) -> list[Variant]:
+        """All variants of all families, in file order."""
+        return [variant for family in self.families for variant in family.variants]
+
+
+def data_files(directory: Path) -> list[Path]:
+    """The YAML files of a data directory, sorted so loading order is stable."""
+    return sorted(p for p in directory.rglob("*.yaml") if p.is_file())
+
+
+def _node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
+    """Follow a pydantic error location through a YAML node tree to a 1-based line."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    child = value
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _entry_name(raw: object, loc: tuple[int | str, ...]) -> str:
+    """Name the entry an error sits in by its id, e.g. ``families[llama2].variants[llama2-7b]``."""
+    parts: list[str] = []
+    node = raw
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        if isinstance(node, dict) and key in node and i + 1 < len(loc):
+            items = node[key]
+            index = loc[i + 1]
+            if isinstance(items, list) and isinstance(index, int) and index < len(items):
+                item = items[index]
+                ident = item.get("id", item.get("variant")) if isinstance(item, dict) else None
+                parts.append(f"{key}[{ident if ident is not None else index}]")
+                node = item
+                i += 2
+                continue
+        break
+    return ".".join(parts) or "(file)"
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """The innermost named field of an error location."""
+    named = [str(p) for p in loc if isinstance(p, str)]
+    return named[-1] if named else "(entry)"
+
+
+def _parse_file(path: Path) -> tuple[DataFile | None, yaml.Node | None, list[DataIssue]]:
+    """Parse and validate one file; problems come back as issues, never raised."""
+    text = path.read_text(encoding="utf-8")
+    root: yaml.Node | None = None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, None, [DataIssue(path, line, "(file)", "(yaml)", f"not valid YAML: {exc}")]
+    if not isinstance(raw, dict):
+        return None, root, [DataIssue(path, 1, "(file)", "(root)", "the file must be a mapping")]
+    try:
+        return DataFile.model_validate(raw), root, []
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            issues.append(
+                DataIssue(
+                    path,
+                    _node_line(root, loc),
+                    _entry_name(raw, loc),
+                    _field_name(loc),
+                    _friendly(err["msg"], err.get("input")),
+                )
+            )
+        return None, root, issues
+
+
+def _friendly(message: str, value: object) -> str:
+    """Pydantic's message plus the offending value, which is what a person needs to find it."""
+    message = re.sub(r"^Value error, ", "", message)
+    if message == "Extra inputs are not permitted":
+        return "unknown field (check its spelling against knowledge/data/README.md)"
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return f"{message} (got {value!r})"
+    return message
+
+
+Loc = tuple[int | str, ...]
+
+
+class _Checker:
+    """Cross-file checks; each problem is located by its path in the file's node tree."""
+
+    def __init__(self, roots: dict[Path, yaml.Node | None]) -> None:
+        self.roots = roots
+        self.issues: list[DataIssue] = []
+
+    def add(self, path: Path, loc: Loc, entry: str, field_name: str, message: str) -> None:
+        self.issues.append(
+            DataIssue(path, _node_line(self.roots.get(path), loc), entry, field_name, message)
+        )
+
+    def unique(self, kind: str, items: list[tuple[str, Path, Loc]]) -> set[str]:
+        """Report duplicate ids of one kind; return the set of ids."""
+        first: dict[str, Path] = {}
+        for ident, path, loc in items:
+            if ident in first:
+                self.add(
+                    path,
+                    (*loc, "id"),
+                    f"{kind}[{ident}]",
+                    "id",
+                    f"duplicate id {ident!r}: already defined in {first[ident].name}",
+                )
+            else:
+                first[ident] = path
+        return set(first)
+
+
+def _cross_check(
+    files: list[tuple[Path, DataFile]], roots: dict[Path, yaml.Node | None]
+) -> list[DataIssue]:
+    """Duplicate ids and dangling references across all files."""
+    check = _Checker(roots)
+
+    def located(section: str) -> list[tuple[str, Path, Loc]]:
+        return [
+            (item.id, path, (section, i))
+            for path, parsed in files
+            for i, item in enumerate(getattr(parsed, section))
+        ]
+
+    providers = check.unique("providers", located("providers"))
+    licenses = check.unique("licenses", located("licenses"))
+    check.unique("gpus", located("gpus"))
+    check.unique("families", located("families"))
+    variants = check.unique(
+        "variants",
+        [
+            (v.id, path, ("families", i, "variants", j))
+            for path, parsed in files
+            for i, fam in enumerate(parsed.families)
+            for j, v in enumerate(fam.variants)
+        ],
+    )
+    for path, parsed in files:
+        for i, fam in enumerate(parsed.families):
+            where = ("families", i)
+            if fam.provider not in providers:
+                check.add(
+                    path,
+                    (*where, "provider"),
+                    f"families[{fam.id}]",
+                    "provider",
+                    f"unknown provider {fam.provider!r}",
+                )
+            own = {v.id for v in fam.variants}
+            for pref in fam.preferred:
+                if pref not in own:
+                    check.add(
+                        path,
+                        (*where, "preferred"),
+                        f"families[{fam.id}]",
+                        "preferred",
+                        f"{pref!r} is not a variant of this family",
+                    )
+            for j, v in enumerate(fam.variants):
+                loc = (*where, "variants", j)
+                entry = f"families[{fam.id}].variants[{v.id}]"
+                if v.provider not in providers:
+                    check.add(
+                        path,
+                        (*loc, "provider"),
+                        entry,
+                        "provider",
+                        f"unknown provider {v.provider!r}",
+                    )
+                if v.license not in licenses:
+                    check.add(
+                        path,
+                        (*loc, "license"),
+                        entry,
+                        "license",
+                        f"unknown license {v.license!r} (see knowledge/data/licenses.yaml)",
+                    )
+                if v.base_model and v.base_model not in variants:
+                    check.add(
+                        path,
+                        (*loc, "base_model"),
+                        entry,
+                        "base_model",
+                        f"unknown variant {v.base_model!r}",
+                    )
+        for i, offer in enumerate(parsed.offerings):
+            entry = f"offerings[{offer.variant}]"
+            if offer.variant not in variants:
+                check.add(
+                    path,
+                    ("offerings", i, "variant"),
+                    entry,
+                    "variant",
+                    f"unknown variant {offer.variant!r}",
+                )
+            if offer.seller not in providers:
+                check.add(
+                    path,
+                    ("offerings", i, "seller"),
+                    entry,
+                    "seller",
+                    f"unknown provider {offer.seller!r}",
+                )
+    return check.issues
+
+
+def read_curated(directory: Path = DATA_DIR) -> CuratedData:
+    """Read every curated file in ``directory``; raise CatalogDataError listing all problems."""
+    files = data_files(directory)
+    if not files:
+        raise CatalogDataError(
+            [DataIssue(directory, None, "(dir)", "(files)", "no *.yaml files found")]
+        )
+    data = CuratedData()
+    parsed_files: list[tuple[Path, DataFile]] = []
+    roots: dict[Path, yaml.Node | None] = {}
+    issues: list[DataIssue] = []
+    for path in files:
+        parsed, root, problems = _parse_file(path)
+        roots[path] = root
+        issues += problems
+        if parsed is None:
+            continue
+        parsed_files.append((path, parsed))
+        data.files.append(path)
+        for section in ("providers", "licenses", "gpus", "families", "offerings"):
+            getattr(data, section).extend(getattr(parsed, section))
+    issues += _cross_check(parsed_files, roots)
+    if issues:
+        raise CatalogDataError(issues)
+    return data

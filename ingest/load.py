@@ -1,0 +1,207 @@
+"""Write validated records into the catalog tables as one idempotent upsert.
+
+Rows are compared field by field, so a reload reports what really changed (added,
+updated, unchanged, removed). Only rows of the same ``origin`` are removed when they
+disappear from the input, so reloading curated files never touches synced facts.
+Everything happens in one transaction: an error leaves the catalog as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session, SQLModel, delete, select
+
+from ingest.curated import CuratedData
+from ingest.records import Source as SourceRecord
+from knowledge import catalog
+from knowledge.db import session_scope
+
+
+@dataclass
+class KindCount:
+    """What one upsert did to one kind of row."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass
+class LoadReport:
+    """Counts per kind, in load order."""
+
+    kinds: dict[str, KindCount] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.added or c.updated or c.removed for c in self.kinds.values())
+
+
+def _sources(
+    kind: str, entity_id: str, sources: Iterable[SourceRecord], origin: str
+) -> list[catalog.Source]:
+    return [
+        catalog.Source(
+            entity_kind=kind,
+            entity_id=entity_id,
+            url=s.url,
+            as_of=s.as_of,
+            fields=s.fields,
+            note=s.note,
+            origin=origin,
+        )
+        for s in sources
+    ]
+
+
+def _same(row: SQLModel, new: SQLModel) -> bool:
+    return row.model_dump() == new.model_dump()
+
+
+def _upsert(
+    session: Session, table: type[SQLModel], rows: Sequence[SQLModel], origin: str
+) -> tuple[KindCount, list[str]]:
+    """Add and update ``rows``; return the counts and the ids of this origin now gone."""
+    count = KindCount()
+    existing = {r.id: r for r in session.exec(select(table))}  # type: ignore[attr-defined]
+    wanted = {r.id for r in rows}  # type: ignore[attr-defined]
+    for row in rows:
+        old = existing.get(row.id)  # type: ignore[attr-defined]
+        if old is None:
+            session.add(row)
+            count.added += 1
+        elif _same(old, row):
+            count.unchanged += 1
+        else:
+            for name, value in row.model_dump().items():
+                setattr(old, name, value)
+            count.updated += 1
+    session.flush()
+    stale = [i for i, r in existing.items() if i not in wanted and r.origin == origin]
+    count.removed = len(stale)
+    return count, stale
+
+
+def _replace(
+    session: Session, table: type[SQLModel], rows: Sequence[SQLModel], origin: str
+) -> KindCount:
+    """Replace all rows of one origin: for child facts that have no natural key."""
+    before = {
+        tuple(sorted(r.model_dump(exclude={"id"}).items(), key=lambda kv: kv[0]))
+        for r in session.exec(select(table).where(table.origin == origin))  # type: ignore[attr-defined]
+    }
+    session.exec(delete(table).where(table.origin == origin))  # type: ignore[attr-defined,call-overload]
+    session.add_all(rows)
+    session.flush()
+    after = {
+        tuple(sorted(r.model_dump(exclude={"id"}).items(), key=lambda kv: kv[0])) for r in rows
+    }
+    return KindCount(
+        added=len(after - before), unchanged=len(after & before), removed=len(before - after)
+    )
+
+
+def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> LoadReport:
+    """Upsert every record of ``data`` in one transaction and report the counts."""
+    providers = [
+        catalog.Provider(**p.model_dump(exclude={"sources"}), origin=origin) for p in data.providers
+    ]
+    licenses = [
+        catalog.License(**lic.model_dump(exclude={"sources"}), origin=origin)
+        for lic in data.licenses
+    ]
+    gpus = [catalog.Gpu(**g.model_dump(exclude={"sources"}), origin=origin) for g in data.gpus]
+    families = [
+        catalog.Family(
+            id=f.id,
+            name=f.name,
+            provider_id=f.provider,
+            description=f.description,
+            aliases=f.aliases,
+            preferred=f.preferred,
+            origin=origin,
+        )
+        for f in data.families
+    ]
+    variants, benchmarks, sources = [], [], []
+    for f in data.families:
+        for v in f.variants:
+            fields = v.model_dump(exclude={"sources", "benchmarks", "provider", "license"})
+            variants.append(
+                catalog.Variant(
+                    **fields,
+                    family_id=f.id,
+                    provider_id=v.provider,
+                    license_id=v.license,
+                    origin=origin,
+                )
+            )
+            benchmarks += [
+                catalog.BenchmarkResult(
+                    variant_id=v.id,
+                    name=b.name,
+                    score=b.score,
+                    unit=b.unit,
+                    setting=b.setting,
+                    source_url=b.source.url,
+                    as_of=b.source.as_of,
+                    origin=origin,
+                )
+                for b in v.benchmarks
+            ]
+            sources += _sources("variant", v.id, v.sources, origin)
+    offerings = [
+        catalog.Offering(
+            variant_id=o.variant,
+            seller_id=o.seller,
+            input_per_m=o.input_per_m,
+            output_per_m=o.output_per_m,
+            cached_input_per_m=o.cached_input_per_m,
+            notes=o.notes,
+            source_url=o.source.url,
+            as_of=o.source.as_of,
+            origin=origin,
+        )
+        for o in data.offerings
+    ]
+    for kind, items in (
+        ("provider", data.providers),
+        ("license", data.licenses),
+        ("gpu", data.gpus),
+    ):
+        for item in items:
+            sources += _sources(kind, item.id, item.sources, origin)
+
+    report = LoadReport()
+    parents: list[tuple[str, type[SQLModel], Sequence[SQLModel]]] = [
+        ("providers", catalog.Provider, providers),
+        ("licenses", catalog.License, licenses),
+        ("gpus", catalog.Gpu, gpus),
+        ("families", catalog.Family, families),
+        ("variants", catalog.Variant, variants),
+    ]
+    children: list[tuple[str, type[SQLModel], Sequence[SQLModel]]] = [
+        ("benchmarks", catalog.BenchmarkResult, benchmarks),
+        ("offerings", catalog.Offering, offerings),
+        ("sources", catalog.Source, sources),
+    ]
+    with session_scope(engine) as session:
+        # Parents are written first and removed last, so foreign keys hold at every flush.
+        stale: list[tuple[type[SQLModel], list[str]]] = []
+        for name, table, rows in parents:
+            report.kinds[name], gone = _upsert(session, table, rows, origin)
+            stale.append((table, gone))
+        for name, table, rows in children:
+            report.kinds[name] = _replace(session, table, rows, origin)
+        for table, gone in reversed(stale):
+            if gone:
+                session.exec(delete(table).where(table.id.in_(gone)))  # type: ignore[attr-defined,call-overload]
+    return report

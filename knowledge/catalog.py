@@ -1,0 +1,155 @@
+"""Catalog tables (sqlmodel).
+
+List-valued facts (aliases, tags, languages, conditions) are JSON columns: they are read
+whole and never joined on, and JSON keeps the schema the same on SQLite and PostgreSQL.
+Every row has an ``origin`` ("curated" from knowledge/data, or a sync source such as
+"hf"), so a curated reload never deletes synced facts and synced facts never overwrite
+curated ones. Sources live in their own table, keyed by entity kind and id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def _json() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Provider(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    kind: str
+    country: str
+    url: str
+    aliases: list[str] = _json()
+    origin: str = "curated"
+
+
+class License(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    kind: str
+    spdx: bool = False
+    url: str
+    commercial: str
+    conditions: list[str] = _json()
+    copyleft: bool = False
+    noncommercial: bool = False
+    no_derivatives: bool = False
+    attribution: bool = False
+    use_restrictions: list[str] = _json()
+    user_cap_mau: int | None = None
+    output_training_restriction: bool = False
+    naming_duty: str | None = None
+    regional_exclusions: list[str] = _json()
+    origin: str = "curated"
+
+
+class Gpu(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    vendor: str
+    segment: str
+    vram_gib: float
+    bandwidth_gbs: float
+    unified_memory: bool = False
+    aliases: list[str] = _json()
+    cloud_price_per_hour: float | None = None
+    origin: str = "curated"
+
+
+class Family(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    provider_id: str = Field(foreign_key="provider.id", index=True)
+    description: str
+    aliases: list[str] = _json()
+    preferred: list[str] = _json()
+    origin: str = "curated"
+
+
+class Variant(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    family_id: str = Field(foreign_key="family.id", index=True)
+    provider_id: str = Field(foreign_key="provider.id", index=True)
+    release_date: date
+    availability: str
+    flavor: str
+    architecture: str | None = None
+    params_b: float | None = None
+    active_params_b: float | None = None
+    layers: int | None = None
+    attention_heads: int | None = None
+    kv_heads: int | None = None
+    head_dim: int | None = None
+    hidden_size: int | None = None
+    intermediate_size: int | None = None
+    gated_ffn: bool | None = None
+    experts: int | None = None
+    experts_active: int | None = None
+    vocab_size: int | None = None
+    context_length: int | None = None
+    sliding_window: int | None = None
+    attention_layers: int | None = None
+    kv_width: int | None = None
+    modalities: list[str] = _json()
+    languages: list[str] = _json()
+    capabilities: list[str] = _json()
+    license_id: str = Field(foreign_key="license.id", index=True)
+    hf_repo: str | None = None
+    ollama_tags: list[str] = _json()
+    aliases: list[str] = _json()
+    base_model: str | None = None
+    notes: str | None = None
+    origin: str = "curated"
+
+
+class BenchmarkResult(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    variant_id: str = Field(foreign_key="variant.id", index=True)
+    name: str
+    score: float
+    unit: str = "%"
+    setting: str | None = None
+    source_url: str
+    as_of: date
+    origin: str = "curated"
+
+
+class Offering(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    variant_id: str = Field(foreign_key="variant.id", index=True)
+    seller_id: str = Field(foreign_key="provider.id")
+    input_per_m: float
+    output_per_m: float
+    cached_input_per_m: float | None = None
+    notes: str | None = None
+    source_url: str
+    as_of: date
+    origin: str = "curated"
+
+
+class Source(SQLModel, table=True):
+    """One citation: ``entity_kind`` is provider / license / gpu / variant."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity_kind: str = Field(index=True)
+    entity_id: str = Field(index=True)
+    url: str
+    as_of: date
+    fields: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    note: str | None = None
+    origin: str = "curated"
+
+
+class SchemaMigration(SQLModel, table=True):
+    """Named schema steps already applied to this database."""
+
+    name: str = Field(primary_key=True)
+    applied_at: str

@@ -1,0 +1,91 @@
+"""Database engine, sessions and ordered schema migrations.
+
+The default is a SQLite file in the data directory; any SQLAlchemy URL (PostgreSQL in
+production) works unchanged. Schema changes are named steps recorded in
+``schemamigration``; :func:`migrate` applies the missing ones in order and never drops a
+user's data to upgrade it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from knowledge import catalog
+from knowledge.catalog import SchemaMigration
+
+
+def _create_catalog_tables(engine: Engine) -> None:
+    SQLModel.metadata.create_all(
+        engine,
+        tables=[
+            t.__table__  # type: ignore[attr-defined]
+            for t in (
+                catalog.Provider,
+                catalog.License,
+                catalog.Gpu,
+                catalog.Family,
+                catalog.Variant,
+                catalog.BenchmarkResult,
+                catalog.Offering,
+                catalog.Source,
+            )
+        ],
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
+    ("0001_catalog_tables", _create_catalog_tables),
+]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get their directory created and foreign keys on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply the schema steps this database has not seen yet; return their names."""
+    SQLModel.metadata.create_all(engine, tables=[SchemaMigration.__table__])  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        done = set(session.exec(select(SchemaMigration.name)).all())
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        step(engine)
+        with Session(engine) as session:
+            session.add(SchemaMigration(name=name, applied_at=datetime.now(UTC).isoformat()))
+            session.commit()
+        applied.append(name)
+    return applied
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
