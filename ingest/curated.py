@@ -17,9 +17,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.errors import CatalogDataError, DataIssue
 from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
@@ -97,39 +98,83 @@ def _entry_name(raw: object, loc: tuple[int | str, ...]) -> str:
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
     """The innermost named field of an error location."""
-    named = [str(p) for p in loc if isinstance(p, str)]
+    named = [str(p) for p in loc[1:] if isinstance(p, str)]
     return named[-1] if named else "(entry)"
 
 
-def _parse_file(path: Path) -> tuple[DataFile | None, yaml.Node | None, list[DataIssue]]:
-    """Parse and validate one file; problems come back as issues, never raised."""
+SECTIONS: dict[str, type[BaseModel]] = {
+    "providers": Provider,
+    "licenses": License,
+    "gpus": Gpu,
+    "families": Family,
+    "offerings": Offering,
+}
+
+
+def _parse_file(path: Path) -> tuple[DataFile, dict[str, Any], yaml.Node | None, list[DataIssue]]:
+    """Parse and validate one file entry by entry, so one bad entry hides nothing else.
+
+    Returns the valid entries, the raw mapping, the node tree (for line numbers) and the
+    problems found; nothing is raised.
+    """
     text = path.read_text(encoding="utf-8")
-    root: yaml.Node | None = None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return None, None, [DataIssue(path, line, "(file)", "(yaml)", f"not valid YAML: {exc}")]
+        issue = DataIssue(path, line, "(file)", "(yaml)", f"not valid YAML: {exc}")
+        return DataFile(), {}, None, [issue]
     if not isinstance(raw, dict):
-        return None, root, [DataIssue(path, 1, "(file)", "(root)", "the file must be a mapping")]
-    try:
-        return DataFile.model_validate(raw), root, []
-    except ValidationError as exc:
-        issues = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
+        return (
+            DataFile(),
+            {},
+            root,
+            [DataIssue(path, 1, "(file)", "(root)", "the file must be a mapping")],
+        )
+    issues = [
+        DataIssue(
+            path,
+            _node_line(root, (key,)),
+            "(file)",
+            str(key),
+            f"unknown section; use one of {', '.join(SECTIONS)}",
+        )
+        for key in raw
+        if key not in SECTIONS
+    ]
+    valid: dict[str, list[Any]] = {}
+    for section, model in SECTIONS.items():
+        items = raw.get(section) or []
+        if not isinstance(items, list):
             issues.append(
                 DataIssue(
                     path,
-                    _node_line(root, loc),
-                    _entry_name(raw, loc),
-                    _field_name(loc),
-                    _friendly(err["msg"], err.get("input")),
+                    _node_line(root, (section,)),
+                    "(file)",
+                    section,
+                    "must be a list of entries",
                 )
             )
-        return None, root, issues
+            continue
+        valid[section] = []
+        for i, item in enumerate(items):
+            try:
+                valid[section].append(model.model_validate(item))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = (section, i, *err["loc"])
+                    issues.append(
+                        DataIssue(
+                            path,
+                            _node_line(root, loc),
+                            _entry_name(raw, loc),
+                            _field_name(loc),
+                            _friendly(err["msg"], err.get("input")),
+                        )
+                    )
+    return DataFile(**valid), raw, root, issues
 
 
 def _friendly(message: str, value: object) -> str:
@@ -145,12 +190,41 @@ def _friendly(message: str, value: object) -> str:
 Loc = tuple[int | str, ...]
 
 
-class _Checker:
-    """Cross-file checks; each problem is located by its path in the file's node tree."""
+def _index(items: object, **match: object) -> int | str:
+    """Position of the raw entry whose keys equal ``match`` (the id when not found)."""
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and all(item.get(k) == v for k, v in match.items()):
+                return i
+    return str(next(iter(match.values())))
 
-    def __init__(self, roots: dict[Path, yaml.Node | None]) -> None:
+
+def _declared(raws: dict[Path, dict[str, Any]], section: str, inner: str | None = None) -> set[str]:
+    """Ids written in the raw files, valid or not."""
+    entries = [e for raw in raws.values() for e in (raw.get(section) or []) if isinstance(e, dict)]
+    if inner is not None:
+        entries = [x for e in entries for x in (e.get(inner) or []) if isinstance(x, dict)]
+    return {str(e["id"]) for e in entries if "id" in e}
+
+
+class _Checker:
+    """Cross-file checks; each problem is located in its file's node tree by entry id."""
+
+    def __init__(
+        self, raws: dict[Path, dict[str, Any]], roots: dict[Path, yaml.Node | None]
+    ) -> None:
+        self.raws = raws
         self.roots = roots
         self.issues: list[DataIssue] = []
+
+    def loc(self, path: Path, section: str, ident: str, variant: str | None = None) -> Loc:
+        """Where an entry (or a family's variant) sits in the raw file."""
+        raw = self.raws.get(path, {})
+        i = _index(raw.get(section), id=ident)
+        if variant is None:
+            return (section, i)
+        family = raw[section][i] if isinstance(i, int) else {}
+        return (section, i, "variants", _index(family.get("variants"), id=variant))
 
     def add(self, path: Path, loc: Loc, entry: str, field_name: str, message: str) -> None:
         self.issues.append(
@@ -175,20 +249,25 @@ class _Checker:
 
 
 def _cross_check(
-    files: list[tuple[Path, DataFile]], roots: dict[Path, yaml.Node | None]
+    files: list[tuple[Path, DataFile]],
+    raws: dict[Path, dict[str, Any]],
+    roots: dict[Path, yaml.Node | None],
 ) -> list[DataIssue]:
     """Duplicate ids and dangling references across all files."""
-    check = _Checker(roots)
+    check = _Checker(raws, roots)
 
     def located(section: str) -> list[tuple[str, Path, Loc]]:
+        # Duplicates are located by position: an id lookup would find the first copy.
         return [
             (item.id, path, (section, i))
             for path, parsed in files
             for i, item in enumerate(getattr(parsed, section))
         ]
 
-    providers = check.unique("providers", located("providers"))
-    licenses = check.unique("licenses", located("licenses"))
+    # Entries that failed validation were reported already; their ids still count as
+    # declared so that references to them do not pile up as a second wave of errors.
+    providers = check.unique("providers", located("providers")) | _declared(raws, "providers")
+    licenses = check.unique("licenses", located("licenses")) | _declared(raws, "licenses")
     check.unique("gpus", located("gpus"))
     check.unique("families", located("families"))
     variants = check.unique(
@@ -199,10 +278,10 @@ def _cross_check(
             for i, fam in enumerate(parsed.families)
             for j, v in enumerate(fam.variants)
         ],
-    )
+    ) | _declared(raws, "families", "variants")
     for path, parsed in files:
-        for i, fam in enumerate(parsed.families):
-            where = ("families", i)
+        for fam in parsed.families:
+            where = check.loc(path, "families", fam.id)
             if fam.provider not in providers:
                 check.add(
                     path,
@@ -221,8 +300,8 @@ def _cross_check(
                         "preferred",
                         f"{pref!r} is not a variant of this family",
                     )
-            for j, v in enumerate(fam.variants):
-                loc = (*where, "variants", j)
+            for v in fam.variants:
+                loc = check.loc(path, "families", fam.id, v.id)
                 entry = f"families[{fam.id}].variants[{v.id}]"
                 if v.provider not in providers:
                     check.add(
@@ -248,8 +327,11 @@ def _cross_check(
                         "base_model",
                         f"unknown variant {v.base_model!r}",
                     )
-        for i, offer in enumerate(parsed.offerings):
+        for offer in parsed.offerings:
             entry = f"offerings[{offer.variant}]"
+            i = _index(
+                raws.get(path, {}).get("offerings"), variant=offer.variant, seller=offer.seller
+            )
             if offer.variant not in variants:
                 check.add(
                     path,
@@ -279,18 +361,17 @@ def read_curated(directory: Path = DATA_DIR) -> CuratedData:
     data = CuratedData()
     parsed_files: list[tuple[Path, DataFile]] = []
     roots: dict[Path, yaml.Node | None] = {}
+    raws: dict[Path, dict[str, Any]] = {}
     issues: list[DataIssue] = []
     for path in files:
-        parsed, root, problems = _parse_file(path)
+        parsed, raws[path], root, problems = _parse_file(path)
         roots[path] = root
         issues += problems
-        if parsed is None:
-            continue
         parsed_files.append((path, parsed))
         data.files.append(path)
         for section in ("providers", "licenses", "gpus", "families", "offerings"):
             getattr(data, section).extend(getattr(parsed, section))
-    issues += _cross_check(parsed_files, roots)
+    issues += _cross_check(parsed_files, raws, roots)
     if issues:
         raise CatalogDataError(issues)
     return data

@@ -23,8 +23,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
@@ -98,12 +96,11 @@ class License(Strict):
     regional_exclusions: list[str] = []
     sources: list[Source] = Field(min_length=1)
 
-    @field_validator("conditions")
-    @classmethod
-    def _conditional_needs_conditions(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("commercial") == Commercial.conditional and not value:
+    @model_validator(mode="after")
+    def _conditional_needs_conditions(self) -> License:
+        if self.commercial == Commercial.conditional and not self.conditions:
             raise ValueError("a conditional license must list its conditions")
-        return value
+        return self
 
 
 class GpuVendor(StrEnum):

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.settings import Settings
-from ingest.curated import read_curated
+from ingest.curated import DATA_DIR, read_curated
 from ingest.load import LoadReport, load_records
 from knowledge.catalog import (
     BenchmarkResult,
@@ -85,10 +86,10 @@ def read_catalog(engine: Engine) -> Catalog:
     return snapshot
 
 
-def load_curated(engine: Engine) -> LoadReport:
-    """Validate the curated files and upsert them (all or nothing)."""
+def load_curated(engine: Engine, directory: Path = DATA_DIR) -> LoadReport:
+    """Validate the curated files in ``directory`` and upsert them (all or nothing)."""
     migrate(engine)
-    return load_records(engine, read_curated())
+    return load_records(engine, read_curated(directory))
 
 
 def open_catalog(settings: Settings) -> Catalog:
