@@ -8,6 +8,7 @@ Everything happens in one transaction: an error leaves the catalog as it was.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -90,20 +91,23 @@ def _upsert(
     return count, stale
 
 
+def _fingerprint(row: SQLModel) -> str:
+    """A row's content without its surrogate key, comparable across loads."""
+    return json.dumps(row.model_dump(exclude={"id"}), sort_keys=True, default=str)
+
+
 def _replace(
     session: Session, table: type[SQLModel], rows: Sequence[SQLModel], origin: str
 ) -> KindCount:
     """Replace all rows of one origin: for child facts that have no natural key."""
     before = {
-        tuple(sorted(r.model_dump(exclude={"id"}).items(), key=lambda kv: kv[0]))
+        _fingerprint(r)
         for r in session.exec(select(table).where(table.origin == origin))  # type: ignore[attr-defined]
     }
     session.exec(delete(table).where(table.origin == origin))  # type: ignore[attr-defined,call-overload]
     session.add_all(rows)
     session.flush()
-    after = {
-        tuple(sorted(r.model_dump(exclude={"id"}).items(), key=lambda kv: kv[0])) for r in rows
-    }
+    after = {_fingerprint(r) for r in rows}
     return KindCount(
         added=len(after - before), unchanged=len(after & before), removed=len(before - after)
     )

@@ -30,3 +30,51 @@ def mini_data(tmp_path: Path) -> Path:
     target = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "catalog_min", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def curated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped curated catalog loaded once into a SQLite file (copied per test)."""
+    from knowledge.db import make_engine
+    from knowledge.store import load_curated
+
+    path = tmp_path_factory.mktemp("curated") / "catalog.db"
+    load_curated(make_engine(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def advisor_db(curated_db: Path, clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point ADVISOR_DATABASE_URL at a private copy of the curated catalog."""
+    clean_env.mkdir(parents=True, exist_ok=True)
+    target = clean_env / "advisor.db"
+    shutil.copy(curated_db, target)
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{target}")
+    return target
+
+
+@pytest.fixture(scope="session")
+def catalog(curated_db: Path):  # type: ignore[no-untyped-def]
+    """A read-only snapshot of the shipped catalog."""
+    from knowledge.db import make_engine
+    from knowledge.store import read_catalog
+
+    return read_catalog(make_engine(f"sqlite:///{curated_db}"))
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run the real console entry point in-process; return (exit code, stdout, stderr)."""
+    from bot.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.argv", ["advisor", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
