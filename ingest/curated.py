@@ -14,7 +14,6 @@ deepest one that exists.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import CatalogDataError, DataIssue
+from knowledge.yamlfile import node_line
 from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
@@ -48,31 +48,6 @@ class CuratedData:
 def data_files(directory: Path) -> list[Path]:
     """The YAML files of a data directory, sorted so loading order is stable."""
     return sorted(p for p in directory.rglob("*.yaml") if p.is_file())
-
-
-def _node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
-    """Follow a pydantic error location through a YAML node tree to a 1-based line."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    child = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-        if child is None:
-            break
-        node = child
-        line = node.start_mark.line + 1
-    return line
 
 
 def _entry_name(raw: object, loc: tuple[int | str, ...]) -> str:
@@ -136,7 +111,7 @@ def _parse_file(path: Path) -> tuple[DataFile, dict[str, Any], yaml.Node | None,
     issues = [
         DataIssue(
             path,
-            _node_line(root, (key,)),
+            node_line(root, (key,)),
             "(file)",
             str(key),
             f"unknown section; use one of {', '.join(SECTIONS)}",
@@ -151,7 +126,7 @@ def _parse_file(path: Path) -> tuple[DataFile, dict[str, Any], yaml.Node | None,
             issues.append(
                 DataIssue(
                     path,
-                    _node_line(root, (section,)),
+                    node_line(root, (section,)),
                     "(file)",
                     section,
                     "must be a list of entries",
@@ -168,7 +143,7 @@ def _parse_file(path: Path) -> tuple[DataFile, dict[str, Any], yaml.Node | None,
                     issues.append(
                         DataIssue(
                             path,
-                            _node_line(root, loc),
+                            node_line(root, loc),
                             _entry_name(raw, loc),
                             _field_name(loc),
                             _friendly(err["msg"], err.get("input")),
@@ -228,7 +203,7 @@ class _Checker:
 
     def add(self, path: Path, loc: Loc, entry: str, field_name: str, message: str) -> None:
         self.issues.append(
-            DataIssue(path, _node_line(self.roots.get(path), loc), entry, field_name, message)
+            DataIssue(path, node_line(self.roots.get(path), loc), entry, field_name, message)
         )
 
     def unique(self, kind: str, items: list[tuple[str, Path, Loc]]) -> set[str]:

@@ -21,8 +21,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.errors import UnknownModel
-from knowledge.catalog import Family, Variant
+from bot.errors import CatalogError, UnknownModel
+from knowledge.catalog import Family, Gpu, Variant
 from knowledge.store import Catalog
 
 _STRIP = re.compile(r"[\s\-_/:]+")
@@ -164,3 +164,21 @@ class Resolver:
             candidates,
             key=lambda v: (v.flavor in _CHAT_FLAVORS, v.release_date, v.params_b or 0.0, v.id),
         )
+
+
+def resolve_gpu(catalog: Catalog, text: str) -> Gpu:
+    """Find a GPU by id, name or alias in any spelling ("RTX 4090", "4090", "a100-80gb")."""
+    key = normalize(text)
+    keys: dict[str, str] = {}
+    for gpu in catalog.gpus.values():
+        for name in (gpu.id, gpu.name, *gpu.aliases):
+            keys.setdefault(normalize(name), gpu.id)
+    if key in keys:
+        return catalog.gpus[keys[key]]
+    starts = sorted({gid for k, gid in keys.items() if k.endswith(key) or k.startswith(key)})
+    if len(starts) == 1:
+        return catalog.gpus[starts[0]]
+    hits = process.extract(key, list(keys), scorer=fuzz.WRatio, limit=8, score_cutoff=60)
+    suggestions = list(dict.fromkeys(keys[k] for k, _, _ in hits))[:5]
+    hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+    raise CatalogError(f"I don't know a GPU called {text!r}.{hint} Run `advisor gpus` to list them.")

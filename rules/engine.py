@@ -1,0 +1,330 @@
+"""Evaluate rule packs over the catalog: one explained verdict per model.
+
+Speed comes from two caches. Each model's facts (``model``, ``license``, ``price``) go
+into a CEL context once and are reused for every question. The requirements are the same
+for every model in one evaluation, so each rule's ``require`` is specialised for them:
+``req.x`` and ``params.x`` are folded in as literals and the result compiled once (and
+memoised), leaving per-model work to a single call into compiled CEL. ``when`` reads only
+requirements, so it is decided once per question, not once per model.
+
+Verdict: any failed ``reject`` rule rejects; otherwise an undecidable ``reject`` rule
+(a needed fact is unknown and ``on_unknown`` is ``unknown``) makes the model *unknown*;
+otherwise any ``warn`` gives *warn*; else *ok*. ``score`` rules add their weight to the
+ranking score (see rules/ranking.py). Every reason carries the rule id, its severity and
+a message naming the model, the fact, its source and the requirement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterable
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+import cel
+from pydantic import BaseModel, ConfigDict
+
+from knowledge.catalog import Variant
+from knowledge.resolve import resolve_gpu
+from knowledge.store import Catalog
+from rules import cost as cost_model
+from rules.expressions import Scope
+from rules.fit import hardware_for
+from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_option, fit_options
+from rules.packs import OnUnknown, Rule, RuleSet, Severity
+from rules.ranking import base_score
+from rules.requirements import Requirements
+
+_REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
+
+
+class Status(StrEnum):
+    ok = "ok"
+    warn = "warn"
+    reject = "reject"
+    unknown = "unknown"
+
+
+class Reason(BaseModel):
+    """Why a rule spoke about a model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    severity: str
+    message: str
+
+
+class Verdict(BaseModel):
+    """What the rules decided about one model for one set of requirements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    name: str
+    family: str
+    status: Status
+    reasons: list[Reason]
+    fit: FitOption | None = None
+    cost: cost_model.CostEstimate | None = None
+    score: float = 0.0
+
+
+def cel_literal(value: Any) -> str:
+    """A Python value as CEL source: numbers as doubles, None as null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(cel_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {cel_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot express {type(value).__name__} in CEL")
+
+
+@lru_cache(maxsize=4096)
+def _specialise(source: str, bindings: str) -> Any:
+    values: dict[str, dict[str, Any]] = json.loads(bindings)
+    folded = _REF.sub(lambda m: cel_literal(values[m.group(1)].get(m.group(2))), source)
+    return cel.compile(folded)
+
+
+class _Dot(dict):  # type: ignore[type-arg]
+    """Dict with attribute access, so message templates can say {model.name}."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Dot(value) if isinstance(value, dict) else ("unknown" if value is None else value)
+
+
+class _Model:
+    """One variant's cached facts, CEL scope and per-question memo."""
+
+    def __init__(self, v: Variant, catalog: Catalog) -> None:
+        self.variant = v
+        lic = catalog.licenses[v.license_id]
+        offers = catalog.offerings.get(v.id, [])
+        cheapest = min(offers, key=lambda o: (o.output_per_m, o.input_per_m), default=None)
+        self.offerings = offers
+        self.facts: dict[str, Any] = {
+            "model": {
+                "id": v.id, "name": v.name, "family": v.family_id, "provider": v.provider_id,
+                "params_b": v.params_b, "active_params_b": v.active_params_b,
+                "context_length": float(v.context_length) if v.context_length else None,
+                "flavor": v.flavor, "availability": v.availability,
+                "architecture": v.architecture or "", "capabilities": list(v.capabilities),
+                "languages": list(v.languages), "modalities": list(v.modalities),
+                "release_year": float(v.release_date.year),
+                "open_weights": v.availability == "open-weights",
+                "benchmarks": {b.name: b.score for b in catalog.benchmarks.get(v.id, [])},
+                "moe": v.architecture == "moe" or v.experts is not None,
+            },
+            "license": {
+                "id": lic.id, "name": lic.name, "kind": lic.kind, "commercial": lic.commercial,
+                "conditions": list(lic.conditions), "copyleft": lic.copyleft,
+                "noncommercial": lic.noncommercial, "no_derivatives": lic.no_derivatives,
+                "attribution": lic.attribution, "use_restrictions": list(lic.use_restrictions),
+                "user_cap_mau": float(lic.user_cap_mau) if lic.user_cap_mau else None,
+                "output_training_restriction": lic.output_training_restriction,
+                "naming_duty": lic.naming_duty, "regional_exclusions": list(lic.regional_exclusions),
+            },
+            "price": (
+                {"seller": cheapest.seller_id, "input_per_m": cheapest.input_per_m,
+                 "output_per_m": cheapest.output_per_m}
+                if cheapest else None
+            ),
+        }
+        self.sources = {
+            "variant": catalog.sources_of("variant", v.id),
+            "license": catalog.sources_of("license", lic.id),
+        }
+        self.shape = Shape.of(v) if v.availability == "open-weights" else None
+        self.req: Requirements = Requirements()
+        self.hw: Hardware | None = None
+        self.gpu_hourly: float | None = None
+        self._fit: tuple[FitOption | None] | None = None
+        self.scope = Scope(dict(self.facts), self._helpers())
+
+    def start(self, req: Requirements, hw: Hardware | None, gpu_hourly: float | None) -> None:
+        """Prepare for a new question: new requirements, forget the last fit."""
+        self.req, self.hw, self.gpu_hourly, self._fit = req, hw, gpu_hourly, None
+
+    def fit(self) -> FitOption | None:
+        """The best fit on the question's hardware (memoised per question)."""
+        if self._fit is None:
+            best = None
+            if self.hw is not None and self.shape is not None:
+                ladder = (self.req.precision,) if self.req.precision else AUTO_LADDER
+                best = best_option(fit_options(self.shape, self.hw, self.req.context, ladder))
+            self._fit = (best,)
+        return self._fit[0]
+
+    def cost(self) -> cost_model.CostEstimate:
+        count = self.hw.count if self.hw else self.req.gpu_count
+        return cost_model.estimate(
+            self.offerings, self.req.requests_per_day, self.req.tokens_in, self.req.tokens_out,
+            self.gpu_hourly if self.facts["model"]["open_weights"] else None, count,
+        )
+
+    def _helpers(self) -> dict[str, Any]:
+        def fits() -> bool:
+            return self.fit() is not None
+
+        def fits_in_vram() -> bool:
+            best = self.fit()
+            return best is not None and not best.offload
+
+        def fit_precision() -> str:
+            best = self.fit()
+            return best.precision if best else ""
+
+        def fit_headroom_gib() -> float:
+            best = self.fit()
+            return best.headroom_gib if best else -1.0
+
+        def api_monthly_usd() -> float | None:
+            return self.cost().api_monthly_usd
+
+        def selfhost_monthly_usd() -> float | None:
+            return self.cost().selfhost_monthly_usd
+
+        def benchmark(name: str) -> float | None:
+            return self.facts["model"]["benchmarks"].get(name)
+
+        return {
+            "fits": fits, "fits_in_vram": fits_in_vram, "fit_precision": fit_precision,
+            "fit_headroom_gib": fit_headroom_gib, "api_monthly_usd": api_monthly_usd,
+            "selfhost_monthly_usd": selfhost_monthly_usd, "benchmark": benchmark,
+        }
+
+    def known(self, fact: str) -> bool:
+        var, _, attribute = fact.partition(".")
+        group = self.facts.get(var)
+        return group is not None and group.get(attribute) is not None
+
+    def source_for(self, facts: list[str]) -> str:
+        """The URL backing the first fact a rule needs (the license text for license facts)."""
+        for fact in facts or ["model."]:
+            var, _, attribute = fact.partition(".")
+            if var == "license" and self.sources["license"]:
+                return self.sources["license"][0].url
+            for s in self.sources["variant"]:
+                if s.fields is None or attribute in s.fields:
+                    return s.url
+        return self.sources["variant"][0].url if self.sources["variant"] else "no source"
+
+
+class Engine:
+    """Rules x catalog -> verdicts, reusing compiled rules and per-model contexts."""
+
+    def __init__(self, catalog: Catalog, ruleset: RuleSet) -> None:
+        self.catalog = catalog
+        self.ruleset = ruleset
+        self._models: dict[str, _Model] = {}
+
+    def _model(self, v: Variant) -> _Model:
+        state = self._models.get(v.id)
+        if state is None:
+            state = self._models[v.id] = _Model(v, self.catalog)
+        return state
+
+    def _applicable(self, req: Requirements) -> list[tuple[Rule, Any]]:
+        """Enabled rules whose ``when`` holds, each with ``require`` specialised for ``req``."""
+        activation = req.activation()
+        chosen = []
+        for rule in self.ruleset.enabled:
+            bindings = json.dumps({"req": activation, "params": rule.spec.params}, sort_keys=True)
+            if rule.when is not None and _specialise(rule.when.source, bindings).execute({}) is not True:
+                continue
+            chosen.append((rule, _specialise(rule.require.source, bindings)))
+        return chosen
+
+    def evaluate(self, req: Requirements, variants: Iterable[Variant] | None = None) -> list[Verdict]:
+        """Verdicts for ``variants`` (default: the whole catalog), best score first."""
+        rules = self._applicable(req)
+        hw = hardware_for(self.catalog, req)
+        gpu_hourly = None
+        if req.gpu:
+            gpu_hourly = resolve_gpu(self.catalog, req.gpu).cloud_price_per_hour
+        verdicts = []
+        for v in variants if variants is not None else self.catalog.variants.values():
+            state = self._model(v)
+            state.start(req, hw, gpu_hourly)
+            verdicts.append(self._judge(state, rules))
+        return sorted(verdicts, key=lambda x: (-x.score, x.model))
+
+    def _judge(self, state: _Model, rules: list[tuple[Rule, Any]]) -> Verdict:
+        reasons: list[Reason] = []
+        rejected = undecided = warned = False
+        bonus = 0.0
+        for rule, program in rules:
+            spec = rule.spec
+            missing = [f for f in spec.needs if not state.known(f)]
+            if missing:
+                outcome = spec.on_unknown
+                if outcome == OnUnknown.pass_:
+                    continue
+                message = (
+                    f"{state.variant.name}: {', '.join(missing)} is not published, so "
+                    f"'{spec.title}' cannot be checked."
+                )
+                severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[outcome.value]
+                reasons.append(Reason(rule=spec.id, severity=severity, message=message))
+                rejected |= outcome == OnUnknown.reject
+                warned |= outcome == OnUnknown.warn
+                undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
+                continue
+            try:
+                result = state.scope.run(program)
+            except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
+                reasons.append(Reason(
+                    rule=spec.id, severity="unknown",
+                    message=f"{state.variant.name}: '{spec.title}' could not be decided ({type(exc).__name__}).",
+                ))
+                undecided |= spec.severity == Severity.reject
+                continue
+            if spec.severity == Severity.score:
+                value = float(result) if isinstance(result, int | float | bool) else 0.0
+                bonus += spec.weight * value
+                continue
+            if result is True:
+                continue
+            reasons.append(Reason(
+                rule=spec.id, severity=spec.severity.value, message=self._explain(state, rule),
+            ))
+            rejected |= spec.severity == Severity.reject
+            warned |= spec.severity == Severity.warn
+        status = (
+            Status.reject if rejected else Status.unknown if undecided
+            else Status.warn if warned else Status.ok
+        )
+        fit = state.fit()
+        return Verdict(
+            model=state.variant.id, name=state.variant.name, family=state.variant.family_id,
+            status=status, reasons=reasons, fit=fit, cost=state.cost(),
+            score=round(base_score(state.variant, self.catalog, fit, state.req) + bonus, 4),
+        )
+
+    def _explain(self, state: _Model, rule: Rule) -> str:
+        fit = state.fit()
+        values = {
+            **{k: _Dot(v) if isinstance(v, dict) else v for k, v in state.facts.items()},
+            "req": _Dot(state.req.activation()),
+            "params": _Dot(rule.spec.params),
+            "source": state.source_for(rule.spec.needs),
+            "fit": _Dot(fit.model_dump() if fit else {}),
+            "cost": _Dot(state.cost().model_dump()),
+        }
+        if values["price"] is None:
+            values["price"] = _Dot({})
+        return string.Formatter().vformat(rule.spec.message, (), values)
+
+

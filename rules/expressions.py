@@ -1,0 +1,112 @@
+"""A small compile/evaluate interface over Google CEL (``common-expression-language``).
+
+Rule packs never run Python: conditions are CEL, a side-effect-free expression language.
+Everything CEL-specific lives here, so another implementation (``cel-python``) could
+replace it by reimplementing :func:`compile_expression` and :class:`Scope`.
+
+Compilation also checks references statically: every top-level name must be a known
+variable (``model``, ``license``, ``req``, ``price``, ``params``), every ``model.x`` /
+``license.x`` / ``req.x`` field must exist, and every function must be a CEL built-in or a
+registered helper. So a typo fails when the pack loads, with its position, not when the
+rule happens to run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+#: CEL's own functions and macros; operators (``_&&_``, ``@in``, ``!_``) are always allowed.
+CEL_BUILTINS = frozenset(
+    {
+        "size", "has", "int", "uint", "double", "string", "bool", "bytes", "dyn", "type",
+        "matches", "contains", "startsWith", "endsWith", "exists", "all", "exists_one", "map",
+        "filter", "lowerAscii", "upperAscii", "duration", "timestamp", "max", "min",
+    }
+)
+_MACRO_VAR = re.compile(r"\.\s*(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")
+_FIELD_REF = re.compile(r"(?<![\w.])(model|license|req|price|params)\.([A-Za-z_]\w*)")
+_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
+
+
+class ExpressionError(ValueError):
+    """An expression that does not compile or references something unknown."""
+
+    def __init__(self, message: str, line: int = 1, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled, checked expression."""
+
+    source: str
+    program: Any
+    functions: frozenset[str]
+
+
+def compile_expression(
+    source: str,
+    fields: Mapping[str, frozenset[str] | None],
+    helpers: frozenset[str],
+) -> Expression:
+    """Compile ``source``; ``fields`` maps each variable to its known fields (None: any)."""
+    try:
+        program = cel.compile(source)
+    except ValueError as exc:
+        found = _POSITION.search(str(exc))
+        if found:
+            raise ExpressionError(
+                f"syntax error: {found.group(3)}", int(found.group(1)), int(found.group(2))
+            ) from None
+        raise ExpressionError(f"syntax error: {exc}") from None
+    bound = set(_MACRO_VAR.findall(source))
+    for name in program.variables():
+        if name not in fields and name not in bound:
+            raise ExpressionError(
+                f"unknown name {name!r}; use one of: {', '.join(sorted(fields))}",
+                column=source.find(name) + 1,
+            )
+    for match in _FIELD_REF.finditer(source):
+        variable, attribute = match.groups()
+        known = fields.get(variable)
+        if known is not None and attribute not in known:
+            raise ExpressionError(
+                f"unknown field {variable}.{attribute}; known: {', '.join(sorted(known))}",
+                column=match.start() + 1,
+            )
+    used = {f for f in program.functions() if not f.startswith(("_", "@", "!"))}
+    unknown = used - CEL_BUILTINS - helpers
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ExpressionError(
+            f"unknown function {name!r}; helpers: {', '.join(sorted(helpers))}",
+            column=source.find(name) + 1,
+        )
+    return Expression(source, program, frozenset(used & helpers))
+
+
+class Scope:
+    """The variables and helper functions one evaluation sees (a CEL context)."""
+
+    def __init__(self, variables: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> None:
+        self._context = cel.Context(variables, functions)
+
+    def set(self, name: str, value: Any) -> None:
+        """Replace one variable, keeping the rest of the context."""
+        self._context.add_variable(name, value)
+
+    def evaluate(self, expression: Expression) -> Any:
+        """Run a compiled expression; CEL type errors surface as TypeError/KeyError."""
+        return self.run(expression.program)
+
+    def run(self, program: Any) -> Any:
+        """Run an already compiled CEL program (see rules/engine.py's specialisation)."""
+        return program.execute(self._context)

@@ -1,0 +1,110 @@
+"""Hardware fit for one model: memory at each precision, the best choice, and notes.
+
+This is what ``advisor fit`` prints and what the hardware rules consult: the hardware is
+resolved from the requirements (a catalog GPU and count, or bare VRAM), the context is the
+one asked for or a realistic default, and each option says whether it fits, with how much
+headroom, whether it needs CPU offload, and an estimated decode speed.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import CatalogError
+from knowledge.catalog import Variant
+from knowledge.resolve import resolve_gpu
+from knowledge.store import Catalog
+from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_option, fit_options
+from rules.requirements import Requirements
+
+
+class HardwareView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    gpu: str
+    count: int
+    vram_gib_total: float
+    usable_gib_total: float
+    unified_memory: bool
+    ram_gib: float | None
+
+
+class FitReport(BaseModel):
+    """The memory bill of one model on one machine."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    hardware: HardwareView
+    context: int
+    options: list[FitOption]
+    best: FitOption | None
+    notes: list[str]
+
+
+def hardware_for(catalog: Catalog, req: Requirements) -> Hardware | None:
+    """The machine described by the requirements, or None when none was given."""
+    if req.gpu:
+        return Hardware.from_gpu(resolve_gpu(catalog, req.gpu), req.gpu_count, req.ram_gib)
+    if req.vram_gib:
+        return Hardware.from_vram(req.vram_gib, req.gpu_count, req.ram_gib)
+    return None
+
+
+def _notes(v: Variant, shape: Shape, hw: Hardware, context: int, best: FitOption | None) -> list[str]:
+    notes: list[str] = []
+    if shape.max_context and context > shape.max_context:
+        notes.append(f"{v.name} supports {shape.max_context} tokens; {context} is beyond its context.")
+    if shape.kv_heads is None or shape.layers is None:
+        notes.append("KV cache not estimated: the catalog lacks this model's layer or KV-head count.")
+    if shape.sliding_window:
+        notes.append(
+            f"Sliding-window attention ({shape.sliding_window} tokens): runtimes that cache only the "
+            "window need less KV memory than shown."
+        )
+    if v.architecture == "moe" and v.active_params_b:
+        notes.append(
+            f"Mixture of experts: all {v.params_b:g}B parameters must be resident; "
+            f"speed follows the {v.active_params_b:g}B active per token."
+        )
+    if hw.unified:
+        notes.append(
+            f"Apple unified memory: macOS lets the GPU use about {hw.usable_gib_each:.0f} of "
+            f"{hw.vram_gib_each:g} GiB by default (raise it with sysctl iogpu.wired_limit_mb)."
+        )
+    if best is not None and best.offload:
+        notes.append(
+            f"Needs {best.offload_gib:g} GiB offloaded to system RAM: expect decode several times slower."
+        )
+    if best is None:
+        notes.append("Does not fit at any precision tried; more or larger GPUs, or a smaller context.")
+    notes.append("Memory and speed are estimates (weights + KV cache + runtime overhead).")
+    return notes
+
+
+def fit_report(catalog: Catalog, v: Variant, req: Requirements) -> FitReport:
+    """Fit ``v`` on the requirements' hardware at their context and precision."""
+    hw = hardware_for(catalog, req)
+    if hw is None:
+        raise CatalogError("Say which hardware: a GPU (--gpu 'RTX 4090' [--gpus 2]) or memory (--vram 24).")
+    if v.availability != "open-weights":
+        raise CatalogError(f"{v.name} has no downloadable weights ({v.availability}); it cannot be self-hosted.")
+    shape = Shape.of(v)
+    if shape is None:
+        raise CatalogError(f"{v.name} has no published parameter count, so its memory cannot be estimated.")
+    context = req.context or shape.default_context()
+    ladder = (req.precision,) if req.precision else AUTO_LADDER
+    options = fit_options(shape, hw, context, ladder)
+    best = best_option(options)
+    view = HardwareView(
+        gpu=hw.name,
+        count=hw.count,
+        vram_gib_total=round(hw.vram_gib_each * hw.count, 2),
+        usable_gib_total=round(hw.usable_gib_total, 2),
+        unified_memory=hw.unified,
+        ram_gib=hw.ram_gib,
+    )
+    return FitReport(
+        model=v.id, hardware=view, context=context, options=options, best=best,
+        notes=_notes(v, shape, hw, context, best),
+    )

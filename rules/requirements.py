@@ -1,0 +1,93 @@
+"""What a team needs from a model: the one typed object every entry point builds.
+
+Unset fields mean "no requirement", and a rule whose ``when`` mentions an unset field does
+not apply. :meth:`Requirements.activation` is the view rule expressions see as ``req``:
+every number a float (CEL does not mix int and double) and every unset value null.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.records import Capability
+
+
+class Deployment(StrEnum):
+    self_host = "self-host"
+    api = "api"
+    either = "either"
+
+
+class Requirements(BaseModel):
+    """Constraints and preferences for choosing a model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    commercial: bool | None = Field(default=None, description="Will it be used commercially?")
+    open_weights: bool | None = Field(default=None, description="Only downloadable weights")
+    deployment: Deployment = Deployment.either
+    licenses_allowed: list[str] = Field(default_factory=list, description="License ids or kinds")
+    licenses_denied: list[str] = Field(default_factory=list, description="License ids or kinds")
+    providers_allowed: list[str] = Field(default_factory=list)
+    providers_denied: list[str] = Field(default_factory=list)
+    gpu: str | None = Field(default=None, description="GPU id from the catalog")
+    gpu_count: int = Field(default=1, ge=1, le=64)
+    vram_gib: float | None = Field(default=None, gt=0, description="Memory per GPU when no gpu id")
+    ram_gib: float | None = Field(default=None, gt=0, description="System RAM for CPU offload")
+    precision: str | None = Field(default=None, description="bf16, q8_0, q4_k_m ...")
+    context: int | None = Field(default=None, gt=0, description="Context length needed, tokens")
+    capabilities: list[Capability] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list, description="ISO codes, e.g. en, zh")
+    flavors: list[str] = Field(default_factory=list, description="Wanted flavours; default chat-style")
+    min_scores: dict[str, float] = Field(default_factory=dict, description="Benchmark -> minimum")
+    max_input_price: float | None = Field(default=None, ge=0, description="US$ per 1M input tokens")
+    max_output_price: float | None = Field(default=None, ge=0, description="US$ per 1M output tokens")
+    monthly_budget: float | None = Field(default=None, ge=0, description="US$ per month")
+    requests_per_day: float | None = Field(default=None, ge=0)
+    tokens_in: float = Field(default=1000, ge=0, description="Input tokens per request")
+    tokens_out: float = Field(default=300, ge=0, description="Output tokens per request")
+    mau: int | None = Field(default=None, ge=0, description="Monthly active users of the product")
+    train_on_outputs: bool | None = Field(default=None, description="Will outputs train other models?")
+
+    @property
+    def has_hardware(self) -> bool:
+        return self.gpu is not None or self.vram_gib is not None
+
+    def activation(self) -> dict[str, Any]:
+        """The ``req`` value rule expressions read: floats for numbers, null when unset."""
+        data = self.model_dump(mode="json")
+        for key, value in data.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                data[key] = float(value)
+        data["min_scores"] = {k: float(v) for k, v in self.min_scores.items()}
+        data["has_hardware"] = self.has_hardware
+        return data
+
+    def described(self) -> list[str]:
+        """Short phrases for what was asked ("commercial", "24 GiB GPU", "context 32k")."""
+        parts: list[str] = []
+        if self.commercial:
+            parts.append("commercial use")
+        if self.open_weights:
+            parts.append("open weights")
+        if self.deployment != Deployment.either:
+            parts.append(self.deployment.value)
+        if self.gpu:
+            parts.append(f"{self.gpu_count}x {self.gpu}" if self.gpu_count > 1 else self.gpu)
+        elif self.vram_gib:
+            parts.append(f"{self.gpu_count}x {self.vram_gib:g} GiB GPU")
+        if self.context:
+            parts.append(f"context {self.context // 1024}k" if self.context >= 1024 else f"context {self.context}")
+        parts += [c.value for c in self.capabilities]
+        if self.languages:
+            parts.append("languages " + ", ".join(self.languages))
+        if self.max_output_price is not None:
+            parts.append(f"at most ${self.max_output_price:g}/1M output tokens")
+        if self.monthly_budget is not None:
+            parts.append(f"budget ${self.monthly_budget:g}/month")
+        if self.mau is not None:
+            parts.append(f"{self.mau:,} monthly users")
+        return parts
