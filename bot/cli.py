@@ -8,15 +8,14 @@ message with an incident id and the trace goes to the log (see bot/logs.py).
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from bot import cli_rules
+from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.errors import AdvisorError, CatalogError
 from bot.logs import report_incident, setup_logging
 from bot.settings import load_settings
@@ -36,38 +35,16 @@ app = typer.Typer(
 catalog_app = typer.Typer(help="Load or check the curated catalog files.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
-out = Console(width=100 if sys.stdout.isatty() else 80)
-err = Console(stderr=True, soft_wrap=True)
 
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print JSON (stable shape) instead of a table.")
-]
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+app.add_typer(cli_rules.rules_app, name="rules")
+app.command()(cli_rules.fit)
+app.command()(cli_rules.recommend)
+app.command()(cli_rules.compare)
+app.command("why-not")(cli_rules.why_not)
 
 
 def _catalog() -> Catalog:
     return open_catalog(load_settings())
-
-
-def fmt_params(value: float | None) -> str:
-    """7.24 -> '7.2B', 0.125 -> '125M', None -> '?'."""
-    if value is None:
-        return "?"
-    if value < 1:
-        return f"{value * 1000:.0f}M"
-    return f"{value:.1f}B" if value < 100 else f"{value:.0f}B"
-
-
-def fmt_context(tokens: int | None) -> str:
-    """131072 -> '128k', 4096 -> '4k', None -> '?'."""
-    if tokens is None:
-        return "?"
-    return (
-        f"{tokens // 1024}k" if tokens >= 1024 and tokens % 1024 == 0 else f"{tokens / 1000:.0f}k"
-    )
 
 
 @app.command()
@@ -117,7 +94,7 @@ def models(
     if flavor:
         variants = [v for v in variants if v.flavor == flavor.lower()]
     if as_json:
-        _print_json([variant_json(v, cat) for v in variants])
+        print_json([variant_json(v, cat) for v in variants])
         return
     table = Table(title=f"{len(variants)} variants", title_justify="left")
     for col in ("id", "params", "ctx", "license", "flavor"):
@@ -147,7 +124,7 @@ def show(
     res = Resolver(cat).resolve(name)
     variants = cat.family_variants(res.family.id) if res.match == "family" else res.variants
     if as_json:
-        _print_json(
+        print_json(
             {
                 "query": name,
                 "match": res.match,
@@ -231,7 +208,7 @@ def licenses(as_json: JsonOpt = False) -> None:
     cat = _catalog()
     rows = sorted(cat.licenses.values(), key=lambda x: x.id)
     if as_json:
-        _print_json([license_json(x, cat) for x in rows])
+        print_json([license_json(x, cat) for x in rows])
         return
     table = Table(title=f"{len(rows)} licenses", title_justify="left")
     for col in ("id", "kind", "commercial", "terms"):
@@ -261,7 +238,7 @@ def gpus(as_json: JsonOpt = False) -> None:
     cat = _catalog()
     rows = sorted(cat.gpus.values(), key=lambda g: (g.segment, g.vram_gib, g.id))
     if as_json:
-        _print_json([gpu_json(g, cat) for g in rows])
+        print_json([gpu_json(g, cat) for g in rows])
         return
     table = Table(title=f"{len(rows)} GPUs", title_justify="left")
     for col in ("id", "memory", "GB/s", "$/h", "segment"):
@@ -279,7 +256,7 @@ def catalog_load(as_json: JsonOpt = False) -> None:
     settings = load_settings()
     report = load_curated(make_engine(settings.db_url))
     if as_json:
-        _print_json({k: vars(c) for k, c in report.kinds.items()})
+        print_json({k: vars(c) for k, c in report.kinds.items()})
         return
     parts = [
         f"{k} {c.total}"
@@ -308,7 +285,7 @@ def config(as_json: JsonOpt = False) -> None:
     """Print the effective settings (secrets masked)."""
     view = load_settings().public_view()
     if as_json:
-        _print_json(view)
+        print_json(view)
         return
     table = Table(title="Settings (ADVISOR_* env vars and .env)", title_justify="left")
     table.add_column("setting")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class Catalog:
         """Citations for one entity (kind: provider, license, gpu, variant)."""
         return self.sources.get((kind, entity_id), [])
 
+    @cached_property
     def as_of(self) -> date | None:
         """The newest date any fact was read: how fresh the catalog is."""
         dates = [s.as_of for group in self.sources.values() for s in group]

@@ -41,7 +41,9 @@ def cheapest(offerings: list[Offering], tokens_in: float, tokens_out: float) -> 
     )
 
 
-def api_monthly(offering: Offering, requests_per_day: float, tokens_in: float, tokens_out: float) -> float:
+def api_monthly(
+    offering: Offering, requests_per_day: float, tokens_in: float, tokens_out: float
+) -> float:
     """API bill for a month of traffic."""
     per_request = (tokens_in * offering.input_per_m + tokens_out * offering.output_per_m) / 1e6
     return per_request * requests_per_day * DAYS_PER_MONTH

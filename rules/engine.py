@@ -86,7 +86,11 @@ def cel_literal(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(cel_literal(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {cel_literal(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(k))}: {cel_literal(v)}" for k, v in value.items())
+            + "}"
+        )
     raise TypeError(f"cannot express {type(value).__name__} in CEL")
 
 
@@ -97,12 +101,23 @@ def _specialise(source: str, bindings: str) -> Any:
     return cel.compile(folded)
 
 
+def _listed(values: list[str] | None) -> list[str] | None:
+    """A copy of a list fact; None stays None (unknown), unlike an empty list."""
+    return None if values is None else list(values)
+
+
 class _Dot(dict):  # type: ignore[type-arg]
     """Dict with attribute access, so message templates can say {model.name}."""
 
     def __getattr__(self, name: str) -> Any:
         value = self.get(name)
-        return _Dot(value) if isinstance(value, dict) else ("unknown" if value is None else value)
+        if isinstance(value, dict):
+            return _Dot(value)
+        if isinstance(value, list):
+            return "; ".join(str(x) for x in value) or "none"
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return "unknown" if value is None else value
 
 
 class _Model:
@@ -116,30 +131,48 @@ class _Model:
         self.offerings = offers
         self.facts: dict[str, Any] = {
             "model": {
-                "id": v.id, "name": v.name, "family": v.family_id, "provider": v.provider_id,
-                "params_b": v.params_b, "active_params_b": v.active_params_b,
+                "id": v.id,
+                "name": v.name,
+                "family": v.family_id,
+                "provider": v.provider_id,
+                "params_b": v.params_b,
+                "active_params_b": v.active_params_b,
                 "context_length": float(v.context_length) if v.context_length else None,
-                "flavor": v.flavor, "availability": v.availability,
-                "architecture": v.architecture or "", "capabilities": list(v.capabilities),
-                "languages": list(v.languages), "modalities": list(v.modalities),
+                "flavor": v.flavor,
+                "availability": v.availability,
+                "architecture": v.architecture or "",
+                "capabilities": _listed(v.capabilities),
+                "languages": _listed(v.languages),
+                "modalities": _listed(v.modalities),
                 "release_year": float(v.release_date.year),
                 "open_weights": v.availability == "open-weights",
                 "benchmarks": {b.name: b.score for b in catalog.benchmarks.get(v.id, [])},
                 "moe": v.architecture == "moe" or v.experts is not None,
             },
             "license": {
-                "id": lic.id, "name": lic.name, "kind": lic.kind, "commercial": lic.commercial,
-                "conditions": list(lic.conditions), "copyleft": lic.copyleft,
-                "noncommercial": lic.noncommercial, "no_derivatives": lic.no_derivatives,
-                "attribution": lic.attribution, "use_restrictions": list(lic.use_restrictions),
+                "id": lic.id,
+                "name": lic.name,
+                "kind": lic.kind,
+                "commercial": lic.commercial,
+                "conditions": _listed(lic.conditions),
+                "copyleft": lic.copyleft,
+                "noncommercial": lic.noncommercial,
+                "no_derivatives": lic.no_derivatives,
+                "attribution": lic.attribution,
+                "use_restrictions": _listed(lic.use_restrictions),
                 "user_cap_mau": float(lic.user_cap_mau) if lic.user_cap_mau else None,
                 "output_training_restriction": lic.output_training_restriction,
-                "naming_duty": lic.naming_duty, "regional_exclusions": list(lic.regional_exclusions),
+                "naming_duty": lic.naming_duty,
+                "regional_exclusions": _listed(lic.regional_exclusions),
             },
             "price": (
-                {"seller": cheapest.seller_id, "input_per_m": cheapest.input_per_m,
-                 "output_per_m": cheapest.output_per_m}
-                if cheapest else None
+                {
+                    "seller": cheapest.seller_id,
+                    "input_per_m": cheapest.input_per_m,
+                    "output_per_m": cheapest.output_per_m,
+                }
+                if cheapest
+                else None
             ),
         }
         self.sources = {
@@ -170,8 +203,12 @@ class _Model:
     def cost(self) -> cost_model.CostEstimate:
         count = self.hw.count if self.hw else self.req.gpu_count
         return cost_model.estimate(
-            self.offerings, self.req.requests_per_day, self.req.tokens_in, self.req.tokens_out,
-            self.gpu_hourly if self.facts["model"]["open_weights"] else None, count,
+            self.offerings,
+            self.req.requests_per_day,
+            self.req.tokens_in,
+            self.req.tokens_out,
+            self.gpu_hourly if self.facts["model"]["open_weights"] else None,
+            count,
         )
 
     def _helpers(self) -> dict[str, Any]:
@@ -196,13 +233,27 @@ class _Model:
         def selfhost_monthly_usd() -> float | None:
             return self.cost().selfhost_monthly_usd
 
+        def monthly_cost_usd() -> float | None:
+            estimate = self.cost()
+            known = [
+                c
+                for c in (estimate.api_monthly_usd, estimate.selfhost_monthly_usd)
+                if c is not None
+            ]
+            return min(known) if known else None
+
         def benchmark(name: str) -> float | None:
             return self.facts["model"]["benchmarks"].get(name)
 
         return {
-            "fits": fits, "fits_in_vram": fits_in_vram, "fit_precision": fit_precision,
-            "fit_headroom_gib": fit_headroom_gib, "api_monthly_usd": api_monthly_usd,
-            "selfhost_monthly_usd": selfhost_monthly_usd, "benchmark": benchmark,
+            "fits": fits,
+            "fits_in_vram": fits_in_vram,
+            "fit_precision": fit_precision,
+            "fit_headroom_gib": fit_headroom_gib,
+            "api_monthly_usd": api_monthly_usd,
+            "selfhost_monthly_usd": selfhost_monthly_usd,
+            "monthly_cost_usd": monthly_cost_usd,
+            "benchmark": benchmark,
         }
 
     def known(self, fact: str) -> bool:
@@ -236,20 +287,25 @@ class Engine:
             state = self._models[v.id] = _Model(v, self.catalog)
         return state
 
-    def _applicable(self, req: Requirements) -> list[tuple[Rule, Any]]:
+    def applicable(self, req: Requirements) -> list[tuple[Rule, Any]]:
         """Enabled rules whose ``when`` holds, each with ``require`` specialised for ``req``."""
         activation = req.activation()
         chosen = []
         for rule in self.ruleset.enabled:
             bindings = json.dumps({"req": activation, "params": rule.spec.params}, sort_keys=True)
-            if rule.when is not None and _specialise(rule.when.source, bindings).execute({}) is not True:
+            if (
+                rule.when is not None
+                and _specialise(rule.when.source, bindings).execute({}) is not True
+            ):
                 continue
             chosen.append((rule, _specialise(rule.require.source, bindings)))
         return chosen
 
-    def evaluate(self, req: Requirements, variants: Iterable[Variant] | None = None) -> list[Verdict]:
+    def evaluate(
+        self, req: Requirements, variants: Iterable[Variant] | None = None
+    ) -> list[Verdict]:
         """Verdicts for ``variants`` (default: the whole catalog), best score first."""
-        rules = self._applicable(req)
+        rules = self.applicable(req)
         hw = hardware_for(self.catalog, req)
         gpu_hourly = None
         if req.gpu:
@@ -285,10 +341,16 @@ class Engine:
             try:
                 result = state.scope.run(program)
             except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
-                reasons.append(Reason(
-                    rule=spec.id, severity="unknown",
-                    message=f"{state.variant.name}: '{spec.title}' could not be decided ({type(exc).__name__}).",
-                ))
+                reasons.append(
+                    Reason(
+                        rule=spec.id,
+                        severity="unknown",
+                        message=(
+                            f"{state.variant.name}: '{spec.title}' could not be decided "
+                            f"({type(exc).__name__})."
+                        ),
+                    )
+                )
                 undecided |= spec.severity == Severity.reject
                 continue
             if spec.severity == Severity.score:
@@ -297,19 +359,33 @@ class Engine:
                 continue
             if result is True:
                 continue
-            reasons.append(Reason(
-                rule=spec.id, severity=spec.severity.value, message=self._explain(state, rule),
-            ))
+            reasons.append(
+                Reason(
+                    rule=spec.id,
+                    severity=spec.severity.value,
+                    message=self._explain(state, rule),
+                )
+            )
             rejected |= spec.severity == Severity.reject
             warned |= spec.severity == Severity.warn
         status = (
-            Status.reject if rejected else Status.unknown if undecided
-            else Status.warn if warned else Status.ok
+            Status.reject
+            if rejected
+            else Status.unknown
+            if undecided
+            else Status.warn
+            if warned
+            else Status.ok
         )
         fit = state.fit()
         return Verdict(
-            model=state.variant.id, name=state.variant.name, family=state.variant.family_id,
-            status=status, reasons=reasons, fit=fit, cost=state.cost(),
+            model=state.variant.id,
+            name=state.variant.name,
+            family=state.variant.family_id,
+            status=status,
+            reasons=reasons,
+            fit=fit,
+            cost=state.cost(),
             score=round(base_score(state.variant, self.catalog, fit, state.req) + bonus, 4),
         )
 
@@ -326,5 +402,3 @@ class Engine:
         if values["price"] is None:
             values["price"] = _Dot({})
         return string.Formatter().vformat(rule.spec.message, (), values)
-
-

@@ -23,9 +23,31 @@ import cel
 #: CEL's own functions and macros; operators (``_&&_``, ``@in``, ``!_``) are always allowed.
 CEL_BUILTINS = frozenset(
     {
-        "size", "has", "int", "uint", "double", "string", "bool", "bytes", "dyn", "type",
-        "matches", "contains", "startsWith", "endsWith", "exists", "all", "exists_one", "map",
-        "filter", "lowerAscii", "upperAscii", "duration", "timestamp", "max", "min",
+        "size",
+        "has",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bool",
+        "bytes",
+        "dyn",
+        "type",
+        "matches",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "exists",
+        "all",
+        "exists_one",
+        "map",
+        "filter",
+        "lowerAscii",
+        "upperAscii",
+        "duration",
+        "timestamp",
+        "max",
+        "min",
     }
 )
 _MACRO_VAR = re.compile(r"\.\s*(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")

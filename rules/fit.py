@@ -51,16 +51,22 @@ def hardware_for(catalog: Catalog, req: Requirements) -> Hardware | None:
     return None
 
 
-def _notes(v: Variant, shape: Shape, hw: Hardware, context: int, best: FitOption | None) -> list[str]:
+def _notes(
+    v: Variant, shape: Shape, hw: Hardware, context: int, best: FitOption | None
+) -> list[str]:
     notes: list[str] = []
     if shape.max_context and context > shape.max_context:
-        notes.append(f"{v.name} supports {shape.max_context} tokens; {context} is beyond its context.")
+        notes.append(
+            f"{v.name} supports {shape.max_context} tokens; {context} is beyond its context."
+        )
     if shape.kv_heads is None or shape.layers is None:
-        notes.append("KV cache not estimated: the catalog lacks this model's layer or KV-head count.")
+        notes.append(
+            "KV cache not estimated: the catalog lacks this model's layer or KV-head count."
+        )
     if shape.sliding_window:
         notes.append(
-            f"Sliding-window attention ({shape.sliding_window} tokens): runtimes that cache only the "
-            "window need less KV memory than shown."
+            f"Sliding-window attention ({shape.sliding_window} tokens): runtimes that cache "
+            "only the window need less KV memory than shown."
         )
     if v.architecture == "moe" and v.active_params_b:
         notes.append(
@@ -74,10 +80,13 @@ def _notes(v: Variant, shape: Shape, hw: Hardware, context: int, best: FitOption
         )
     if best is not None and best.offload:
         notes.append(
-            f"Needs {best.offload_gib:g} GiB offloaded to system RAM: expect decode several times slower."
+            f"Needs {best.offload_gib:g} GiB offloaded to system RAM: "
+            "expect decode several times slower."
         )
     if best is None:
-        notes.append("Does not fit at any precision tried; more or larger GPUs, or a smaller context.")
+        notes.append(
+            "Does not fit at any precision tried; more or larger GPUs, or a smaller context."
+        )
     notes.append("Memory and speed are estimates (weights + KV cache + runtime overhead).")
     return notes
 
@@ -86,12 +95,18 @@ def fit_report(catalog: Catalog, v: Variant, req: Requirements) -> FitReport:
     """Fit ``v`` on the requirements' hardware at their context and precision."""
     hw = hardware_for(catalog, req)
     if hw is None:
-        raise CatalogError("Say which hardware: a GPU (--gpu 'RTX 4090' [--gpus 2]) or memory (--vram 24).")
+        raise CatalogError(
+            "Say which hardware: a GPU (--gpu 'RTX 4090' [--gpus 2]) or memory (--vram 24)."
+        )
     if v.availability != "open-weights":
-        raise CatalogError(f"{v.name} has no downloadable weights ({v.availability}); it cannot be self-hosted.")
+        raise CatalogError(
+            f"{v.name} has no downloadable weights ({v.availability}); it cannot be self-hosted."
+        )
     shape = Shape.of(v)
     if shape is None:
-        raise CatalogError(f"{v.name} has no published parameter count, so its memory cannot be estimated.")
+        raise CatalogError(
+            f"{v.name} has no published parameter count, so its memory cannot be estimated."
+        )
     context = req.context or shape.default_context()
     ladder = (req.precision,) if req.precision else AUTO_LADDER
     options = fit_options(shape, hw, context, ladder)
@@ -105,6 +120,10 @@ def fit_report(catalog: Catalog, v: Variant, req: Requirements) -> FitReport:
         ram_gib=hw.ram_gib,
     )
     return FitReport(
-        model=v.id, hardware=view, context=context, options=options, best=best,
+        model=v.id,
+        hardware=view,
+        context=context,
+        options=options,
+        best=best,
         notes=_notes(v, shape, hw, context, best),
     )

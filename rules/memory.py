@@ -118,7 +118,9 @@ class Hardware:
         """Memory one GPU may use: all of it, or macOS's share of unified memory."""
         if not self.unified:
             return self.vram_gib_each
-        share = "apple_gpu_fraction_small" if self.vram_gib_each <= 36 else "apple_gpu_fraction_large"
+        share = (
+            "apple_gpu_fraction_small" if self.vram_gib_each <= 36 else "apple_gpu_fraction_large"
+        )
         return self.vram_gib_each * constant(share)
 
     @property
@@ -271,9 +273,13 @@ def fit_options(
 
 
 def best_option(options: list[FitOption]) -> FitOption | None:
-    """The highest-quality precision that fits in VRAM, else the best that fits with offload."""
+    """The highest-quality precision that fits in VRAM, else the fastest one with offload.
+
+    With offload, decode speed is set by how much spills to system RAM, so the smaller
+    precision usually wins by a wide margin (an expert would pick Q4_K_M, not Q8_0).
+    """
     in_vram = [o for o in options if o.fits and not o.offload]
     if in_vram:
         return in_vram[0]
     spilled = [o for o in options if o.fits]
-    return spilled[0] if spilled else None
+    return max(spilled, key=lambda o: o.est_tokens_per_s or 0.0) if spilled else None

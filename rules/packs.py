@@ -34,25 +34,56 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 
 MODEL_FIELDS = frozenset(
     {
-        "id", "name", "family", "provider", "params_b", "active_params_b", "context_length",
-        "flavor", "availability", "architecture", "capabilities", "languages", "modalities",
-        "release_year", "open_weights", "benchmarks", "moe",
+        "id",
+        "name",
+        "family",
+        "provider",
+        "params_b",
+        "active_params_b",
+        "context_length",
+        "flavor",
+        "availability",
+        "architecture",
+        "capabilities",
+        "languages",
+        "modalities",
+        "release_year",
+        "open_weights",
+        "benchmarks",
+        "moe",
     }
 )
 LICENSE_FIELDS = frozenset(
     {
-        "id", "name", "kind", "commercial", "conditions", "copyleft", "noncommercial",
-        "no_derivatives", "attribution", "use_restrictions", "user_cap_mau",
-        "output_training_restriction", "naming_duty", "regional_exclusions",
+        "id",
+        "name",
+        "kind",
+        "commercial",
+        "conditions",
+        "copyleft",
+        "noncommercial",
+        "no_derivatives",
+        "attribution",
+        "use_restrictions",
+        "user_cap_mau",
+        "output_training_restriction",
+        "naming_duty",
+        "regional_exclusions",
     }
 )
 PRICE_FIELDS = frozenset({"seller", "input_per_m", "output_per_m"})
-REQ_FIELDS = frozenset({*Requirements.model_fields, "has_hardware"})
+REQ_FIELDS = frozenset({*Requirements.model_fields, "has_hardware", "hardware"})
 #: Functions a rule may call; the engine binds them to each model (see rules/engine.py).
 HELPERS = frozenset(
     {
-        "fits", "fits_in_vram", "fit_precision", "fit_headroom_gib", "api_monthly_usd",
-        "selfhost_monthly_usd", "benchmark",
+        "fits",
+        "fits_in_vram",
+        "fit_precision",
+        "fit_headroom_gib",
+        "api_monthly_usd",
+        "selfhost_monthly_usd",
+        "monthly_cost_usd",
+        "benchmark",
     }
 )
 
@@ -179,7 +210,9 @@ def _check_template(template: str, params: dict[str, Any]) -> None:
             continue
         root, _, attribute = name.partition(".")
         if root not in roots:
-            raise ExpressionError(f"message names unknown {{{name}}}; use model., license., req. ...")
+            raise ExpressionError(
+                f"message names unknown {{{name}}}; use model., license., req. ..."
+            )
         known = fields.get(root)
         if attribute and known is not None and attribute.split(".")[0] not in known:
             raise ExpressionError(f"message names unknown field {{{name}}}")
@@ -203,13 +236,17 @@ def _compile(spec: RuleSpec, path: Path, root: yaml.Node | None, index: int) -> 
     when = None
     if spec.when:
         try:
-            when = compile_expression(spec.when, {"req": REQ_FIELDS, "params": fields["params"]}, frozenset())
+            when = compile_expression(
+                spec.when, {"req": REQ_FIELDS, "params": fields["params"]}, frozenset()
+            )
         except ExpressionError as exc:
             raise located("when", exc) from None
     for fact in spec.needs:
         var, _, attribute = fact.partition(".")
         known = fields.get(var)
-        if var not in ("model", "license", "price") or (known is not None and attribute not in known):
+        if var not in ("model", "license", "price") or (
+            known is not None and attribute not in known
+        ):
             raise located("needs", ExpressionError(f"unknown fact {fact!r}"))
     try:
         _check_template(spec.message, spec.params)
@@ -246,7 +283,9 @@ def _read(path: Path) -> tuple[PackFile, yaml.Node | None, list[str]]:
                 message = "unknown field"
             elif err["type"] == "enum":
                 message = f"{message} (got {err.get('input')!r})"
-            problems.append(f"{path}:{node_line(root, loc)}: rule {rule_id}: {field_name}: {message}")
+            problems.append(
+                f"{path}:{node_line(root, loc)}: rule {rule_id}: {field_name}: {message}"
+            )
         return PackFile(), root, problems
 
 
@@ -275,7 +314,8 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
             seen_here: set[str] = set()
             for i, spec in enumerate(pack.rules):
                 if spec.id in seen_here or (spec.id in by_id and not is_team):
-                    problems.append(f"{path}:{node_line(root, ('rules', i, 'id'))}: rule {spec.id}: id: duplicate id")
+                    line = node_line(root, ("rules", i, "id"))
+                    problems.append(f"{path}:{line}: rule {spec.id}: id: duplicate id")
                     continue
                 seen_here.add(spec.id)
                 try:
@@ -300,11 +340,13 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
             problems.append(f"{path}: override {override.id}: unknown params {sorted(unknown)}")
             continue
         changes["params"] = {**rule.spec.params, **override.params}
-        by_id[override.id] = Rule(rule.spec.model_copy(update=changes), rule.path, rule.line,
-                                  rule.require, rule.when)
+        by_id[override.id] = Rule(
+            rule.spec.model_copy(update=changes), rule.path, rule.line, rule.require, rule.when
+        )
     if problems:
         raise RuleError(
-            "The rule packs have problems; nothing was changed:\n" + "\n".join(f"  {p}" for p in problems)
+            "The rule packs have problems; nothing was changed:\n"
+            + "\n".join(f"  {p}" for p in problems)
         )
     ruleset.rules = [by_id[i] for i in order]
     return ruleset

@@ -34,10 +34,24 @@ from rules.requirements import Deployment, Requirements
 if TYPE_CHECKING:
     from rules.engine import Verdict
 
-PRECISION_QUALITY = {"fp32": 1.0, "bf16": 1.0, "fp8": 0.95, "q8_0": 0.95, "int8": 0.93,
-                     "q6_k": 0.9, "q5_k_m": 0.85, "q4_k_m": 0.75}
-LICENSE_SIMPLICITY = {"permissive": 1.0, "model-specific": 0.7, "use-restricted": 0.6,
-                      "copyleft": 0.5, "proprietary": 0.5, "noncommercial": 0.2}
+PRECISION_QUALITY = {
+    "fp32": 1.0,
+    "bf16": 1.0,
+    "fp8": 0.95,
+    "q8_0": 0.95,
+    "int8": 0.93,
+    "q6_k": 0.9,
+    "q5_k_m": 0.85,
+    "q4_k_m": 0.75,
+}
+LICENSE_SIMPLICITY = {
+    "permissive": 1.0,
+    "model-specific": 0.7,
+    "use-restricted": 0.6,
+    "copyleft": 0.5,
+    "proprietary": 0.5,
+    "noncommercial": 0.2,
+}
 CHAT_FLAVORS = frozenset({"instruct", "chat", "reasoning"})
 PER_FAMILY = 2
 
@@ -59,7 +73,7 @@ def _recency(v: Variant, now: date) -> float:
 
 def base_score(v: Variant, catalog: Catalog, fit: FitOption | None, req: Requirements) -> float:
     """The documented ranking score of one model for one question."""
-    now = catalog.as_of() or v.release_date
+    now = catalog.as_of or v.release_date
     hardware = 1.0
     if req.has_hardware:
         hardware = PRECISION_QUALITY.get(fit.precision, 0.6) if fit else 0.0
@@ -70,10 +84,7 @@ def base_score(v: Variant, catalog: Catalog, fit: FitOption | None, req: Require
     if catalog.licenses[v.license_id].commercial == "conditional":
         simplicity = min(simplicity, 0.7)
     return (
-        0.5 * _quality(v, catalog)
-        + 0.25 * _recency(v, now)
-        + 0.15 * hardware
-        + 0.10 * simplicity
+        0.5 * _quality(v, catalog) + 0.25 * _recency(v, now) + 0.15 * hardware + 0.10 * simplicity
     )
 
 
@@ -97,7 +108,10 @@ def _deployable(v: Variant, catalog: Catalog, req: Requirements) -> bool:
 
 
 def pick(
-    verdicts: Sequence[Verdict], catalog: Catalog, req: Requirements, limit: int = 10,
+    verdicts: Sequence[Verdict],
+    catalog: Catalog,
+    req: Requirements,
+    limit: int = 10,
     include_rejected: bool = False,
 ) -> list[Verdict]:
     """The recommendation list: allowed, wanted flavours, deduplicated, spread over families."""
@@ -106,7 +120,11 @@ def pick(
     pool: list[Verdict] = []
     for verdict in verdicts:
         v = catalog.variants[verdict.model]
-        if verdict.status not in allowed or not _wanted_flavor(v, req) or not _deployable(v, catalog, req):
+        if (
+            verdict.status not in allowed
+            or not _wanted_flavor(v, req)
+            or not _deployable(v, catalog, req)
+        ):
             continue
         key = (v.family_id, v.params_b)
         if key in seen:

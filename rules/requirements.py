@@ -41,16 +41,22 @@ class Requirements(BaseModel):
     context: int | None = Field(default=None, gt=0, description="Context length needed, tokens")
     capabilities: list[Capability] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list, description="ISO codes, e.g. en, zh")
-    flavors: list[str] = Field(default_factory=list, description="Wanted flavours; default chat-style")
+    flavors: list[str] = Field(
+        default_factory=list, description="Wanted flavours; default chat-style"
+    )
     min_scores: dict[str, float] = Field(default_factory=dict, description="Benchmark -> minimum")
     max_input_price: float | None = Field(default=None, ge=0, description="US$ per 1M input tokens")
-    max_output_price: float | None = Field(default=None, ge=0, description="US$ per 1M output tokens")
+    max_output_price: float | None = Field(
+        default=None, ge=0, description="US$ per 1M output tokens"
+    )
     monthly_budget: float | None = Field(default=None, ge=0, description="US$ per month")
     requests_per_day: float | None = Field(default=None, ge=0)
     tokens_in: float = Field(default=1000, ge=0, description="Input tokens per request")
     tokens_out: float = Field(default=300, ge=0, description="Output tokens per request")
     mau: int | None = Field(default=None, ge=0, description="Monthly active users of the product")
-    train_on_outputs: bool | None = Field(default=None, description="Will outputs train other models?")
+    train_on_outputs: bool | None = Field(
+        default=None, description="Will outputs train other models?"
+    )
 
     @property
     def has_hardware(self) -> bool:
@@ -64,7 +70,16 @@ class Requirements(BaseModel):
                 data[key] = float(value)
         data["min_scores"] = {k: float(v) for k, v in self.min_scores.items()}
         data["has_hardware"] = self.has_hardware
+        data["hardware"] = self.hardware_label()
         return data
+
+    def hardware_label(self) -> str | None:
+        """The hardware in words: "2x rtx-4090", "1x 24 GiB GPU", or None."""
+        if self.gpu:
+            return f"{self.gpu_count}x {self.gpu}"
+        if self.vram_gib:
+            return f"{self.gpu_count}x {self.vram_gib:g} GiB GPU"
+        return None
 
     def described(self) -> list[str]:
         """Short phrases for what was asked ("commercial", "24 GiB GPU", "context 32k")."""
@@ -75,12 +90,14 @@ class Requirements(BaseModel):
             parts.append("open weights")
         if self.deployment != Deployment.either:
             parts.append(self.deployment.value)
-        if self.gpu:
-            parts.append(f"{self.gpu_count}x {self.gpu}" if self.gpu_count > 1 else self.gpu)
-        elif self.vram_gib:
-            parts.append(f"{self.gpu_count}x {self.vram_gib:g} GiB GPU")
+        if self.has_hardware:
+            parts.append(str(self.hardware_label()))
         if self.context:
-            parts.append(f"context {self.context // 1024}k" if self.context >= 1024 else f"context {self.context}")
+            parts.append(
+                f"context {self.context // 1024}k"
+                if self.context >= 1024
+                else f"context {self.context}"
+            )
         parts += [c.value for c in self.capabilities]
         if self.languages:
             parts.append("languages " + ", ".join(self.languages))
