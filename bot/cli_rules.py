@@ -285,7 +285,7 @@ def rules_list(
         table.add_column(col, overflow="fold")
     for row in rows:
         sev = row["severity"] if row["enabled"] else f"{row['severity']} (off)"
-        table.add_row(row["id"], sev, row["pack"], row["title"])
+        table.add_row(str(row["id"]), str(sev), str(row["pack"]), str(row["title"]))
     out.print(table)
 
 

@@ -22,8 +22,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import CatalogDataError, DataIssue
-from knowledge.yamlfile import node_line
 from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
+from knowledge.yamlfile import node_line
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, delete, select
@@ -72,7 +73,7 @@ def _upsert(
 ) -> tuple[KindCount, list[str]]:
     """Add and update ``rows``; return the counts and the ids of this origin now gone."""
     count = KindCount()
-    existing = {r.id: r for r in session.exec(select(table))}  # type: ignore[attr-defined]
+    existing: dict[str, Any] = {r.id: r for r in session.exec(select(table))}  # type: ignore[attr-defined]
     wanted = {r.id for r in rows}  # type: ignore[attr-defined]
     for row in rows:
         old = existing.get(row.id)  # type: ignore[attr-defined]
@@ -104,7 +105,7 @@ def _replace(
         _fingerprint(r)
         for r in session.exec(select(table).where(table.origin == origin))  # type: ignore[attr-defined]
     }
-    session.exec(delete(table).where(table.origin == origin))  # type: ignore[attr-defined,call-overload]
+    session.exec(delete(table).where(table.origin == origin))  # type: ignore[attr-defined]
     session.add_all(rows)
     session.flush()
     after = {_fingerprint(r) for r in rows}
@@ -207,5 +208,5 @@ def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> 
             report.kinds[name] = _replace(session, table, rows, origin)
         for table, gone in reversed(stale):
             if gone:
-                session.exec(delete(table).where(table.id.in_(gone)))  # type: ignore[attr-defined,call-overload]
+                session.exec(delete(table).where(table.id.in_(gone)))  # type: ignore[attr-defined]
     return report

@@ -12,31 +12,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from knowledge import catalog
+from knowledge import catalog  # noqa: F401 - registers the tables on SQLModel.metadata
 from knowledge.catalog import SchemaMigration
+
+CATALOG_TABLES = (
+    "provider",
+    "license",
+    "gpu",
+    "family",
+    "variant",
+    "benchmarkresult",
+    "offering",
+    "source",
+)
 
 
 def _create_catalog_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(
-        engine,
-        tables=[
-            t.__table__  # type: ignore[attr-defined]
-            for t in (
-                catalog.Provider,
-                catalog.License,
-                catalog.Gpu,
-                catalog.Family,
-                catalog.Variant,
-                catalog.BenchmarkResult,
-                catalog.Offering,
-                catalog.Source,
-            )
-        ],
+        engine, tables=[SQLModel.metadata.tables[name] for name in CATALOG_TABLES]
     )
 
 
@@ -54,7 +53,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -64,7 +63,7 @@ def make_engine(url: str) -> Engine:
 
 def migrate(engine: Engine) -> list[str]:
     """Apply the schema steps this database has not seen yet; return their names."""
-    SQLModel.metadata.create_all(engine, tables=[SchemaMigration.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["schemamigration"]])
     with Session(engine) as session:
         done = set(session.exec(select(SchemaMigration.name)).all())
     applied = []

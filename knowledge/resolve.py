@@ -181,4 +181,6 @@ def resolve_gpu(catalog: Catalog, text: str) -> Gpu:
     hits = process.extract(key, list(keys), scorer=fuzz.WRatio, limit=8, score_cutoff=60)
     suggestions = list(dict.fromkeys(keys[k] for k, _, _ in hits))[:5]
     hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-    raise CatalogError(f"I don't know a GPU called {text!r}.{hint} Run `advisor gpus` to list them.")
+    raise CatalogError(
+        f"I don't know a GPU called {text!r}.{hint} Run `advisor gpus` for the list."
+    )

@@ -106,7 +106,7 @@ def _listed(values: list[str] | None) -> list[str] | None:
     return None if values is None else list(values)
 
 
-class _Dot(dict):  # type: ignore[type-arg]
+class _Dot(dict[str, Any]):
     """Dict with attribute access, so message templates can say {model.name}."""
 
     def __getattr__(self, name: str) -> Any:

@@ -10,7 +10,8 @@ Totals are the sum of three parts, all in GiB:
   caches (DeepSeek) through ``kv_width``; hybrid SSM models (Jamba) through
   ``attention_layers``. Sliding-window models are estimated at full context and noted.
 * **overhead** per GPU: the CUDA context plus a compute buffer for one micro-batch of
-  activations and logits (constants with sources in ``rules/data/runtime.yaml``).
+  activations, logits and attention scores (constants with sources in
+  ``rules/data/runtime.yaml``).
 
 The default context is a realistic 8k (or the model's maximum when smaller), never the
 maximum context, which is what makes peer tools claim an 8B model "does not fit" 24 GB.
@@ -152,6 +153,7 @@ class Shape:
     params_b: float
     active_params_b: float
     layers: int | None
+    attention_heads: int | None
     kv_heads: int | None
     head_dim: int | None
     hidden_size: int | None
@@ -173,6 +175,7 @@ class Shape:
             params_b=v.params_b,
             active_params_b=v.active_params_b or v.params_b,
             layers=v.layers,
+            attention_heads=v.attention_heads,
             kv_heads=v.kv_heads or v.attention_heads,
             head_dim=head_dim,
             hidden_size=v.hidden_size,
@@ -207,11 +210,22 @@ def kv_cache_gib(shape: Shape, context: int, kv_type: str = "f16") -> float | No
     return layers * per_token_layer * context * kv_bytes(kv_type) / GIB
 
 
-def overhead_gib(shape: Shape) -> float:
-    """Per-GPU runtime overhead: CUDA context plus one micro-batch of activations and logits."""
+def compute_buffer_gib(shape: Shape, context: int) -> float:
+    """Scratch memory for one micro-batch: logits and activations, plus attention scores.
+
+    Without flash attention the f32 score matrix (micro-batch x context x heads) is the
+    large part at long contexts; we assume it, since that is what default llama.cpp logs
+    show. With flash attention on, real use is lower.
+    """
     ubatch = constant("compute_ubatch_tokens")
     width = (shape.vocab_size or 32000) + 4 * (shape.hidden_size or 4096)
-    return constant("cuda_context_gib") + ubatch * width * 4 / GIB
+    scores = context * (shape.attention_heads or 32)
+    return ubatch * (width + scores) * 4 / GIB
+
+
+def overhead_gib(shape: Shape, context: int) -> float:
+    """Per-GPU runtime overhead: the CUDA context plus the compute buffer."""
+    return constant("cuda_context_gib") + compute_buffer_gib(shape, context)
 
 
 def decode_tokens_per_s(
@@ -239,7 +253,7 @@ def fit_option(
     weights = weights_gib(shape.params_b, p.id)
     kv = kv_cache_gib(shape, context, kv_type)
     kv_known = kv if kv is not None else 0.0
-    overhead = overhead_gib(shape) * hw.count
+    overhead = overhead_gib(shape, context) * hw.count
     total = weights + kv_known + overhead
     spare = hw.usable_gib_total - total
     offload_gib = max(0.0, -spare)

@@ -328,20 +328,24 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
                 by_id[spec.id] = rule
             overrides += [(o, path) for o in pack.overrides]
     for override, path in overrides:
-        rule = by_id.get(override.id)
-        if rule is None:
+        target = by_id.get(override.id)
+        if target is None:
             problems.append(f"{path}: override {override.id}: no rule with this id")
             continue
         changes: dict[str, Any] = {
             k: v for k, v in override.model_dump(exclude={"id", "params"}).items() if v is not None
         }
-        unknown = set(override.params) - set(rule.spec.params)
+        unknown = set(override.params) - set(target.spec.params)
         if unknown:
             problems.append(f"{path}: override {override.id}: unknown params {sorted(unknown)}")
             continue
-        changes["params"] = {**rule.spec.params, **override.params}
+        changes["params"] = {**target.spec.params, **override.params}
         by_id[override.id] = Rule(
-            rule.spec.model_copy(update=changes), rule.path, rule.line, rule.require, rule.when
+            target.spec.model_copy(update=changes),
+            target.path,
+            target.line,
+            target.require,
+            target.when,
         )
     if problems:
         raise RuleError(

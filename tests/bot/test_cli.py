@@ -10,8 +10,20 @@ import pytest
 pytestmark = pytest.mark.usefixtures("advisor_db")
 
 VARIANT_KEYS = {
-    "id", "name", "family", "provider", "params_b", "active_params_b", "context_length",
-    "license", "availability", "flavor", "release_date", "hf_repo", "ollama_tags", "sources",
+    "id",
+    "name",
+    "family",
+    "provider",
+    "params_b",
+    "active_params_b",
+    "context_length",
+    "license",
+    "availability",
+    "flavor",
+    "release_date",
+    "hf_repo",
+    "ollama_tags",
+    "sources",
 }
 
 
@@ -25,7 +37,7 @@ def test_models_json_shape_and_sources(run_cli) -> None:  # type: ignore[no-unty
     rows = _json(run_cli, "models")
     assert len(rows) >= 150
     for row in rows:
-        assert VARIANT_KEYS <= row.keys()
+        assert row.keys() >= VARIANT_KEYS
         assert row["sources"], f"{row['id']} has no source"
         assert all(s["url"].startswith("http") and s["as_of"] for s in row["sources"])
 
@@ -96,7 +108,9 @@ def test_licenses_and_gpus_cover_the_targets(run_cli) -> None:  # type: ignore[n
     gpus = _json(run_cli, "gpus")
     assert len(gpus) >= 25
     assert any(g["unified_memory"] for g in gpus)
-    assert {"id", "vram_gib", "bandwidth_gbs", "unified_memory", "cloud_price_per_hour"} <= gpus[0].keys()
+    assert {"id", "vram_gib", "bandwidth_gbs", "unified_memory", "cloud_price_per_hour"} <= gpus[
+        0
+    ].keys()
 
 
 def test_config_masks_secrets(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,17 @@ from knowledge.catalog import Variant
 from knowledge.store import Catalog
 
 FACT_FIELDS = (
-    "params_b", "active_params_b", "layers", "attention_heads", "kv_heads", "head_dim",
-    "hidden_size", "intermediate_size", "vocab_size", "context_length", "sliding_window",
+    "params_b",
+    "active_params_b",
+    "layers",
+    "attention_heads",
+    "kv_heads",
+    "head_dim",
+    "hidden_size",
+    "intermediate_size",
+    "vocab_size",
+    "context_length",
+    "sliding_window",
 )
 
 
@@ -27,14 +36,69 @@ def test_coverage_targets(catalog: Catalog) -> None:
 
 @pytest.mark.parametrize(
     "family",
-    ["bert", "t5", "flan-t5", "gpt2", "gpt-3", "gpt-3.5", "gpt-4", "claude", "claude-2", "llama1",
-     "llama2", "opt", "galactica", "bloom", "pythia", "gpt-j", "gpt-neo", "gpt-neox",
-     "cerebras-gpt", "btlm", "mpt", "dolly", "stablelm", "redpajama-incite", "open-llama",
-     "falcon", "persimmon", "xgen", "chatglm", "glm-4", "mistral-7b", "zephyr", "gemma", "grok", "jurassic",
-     "titan", "cohere-command", "palm2", "gemini", "biomedlm", "bloomberggpt", "finbert",
-     "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4", "mixtral", "codestral", "qwen2.5",
-     "qwen3", "gemma2", "gemma3", "phi", "deepseek-v3", "deepseek-r1", "olmo", "falcon3",
-     "command-r", "yi", "jamba"],
+    [
+        "bert",
+        "t5",
+        "flan-t5",
+        "gpt2",
+        "gpt-3",
+        "gpt-3.5",
+        "gpt-4",
+        "claude",
+        "claude-2",
+        "llama1",
+        "llama2",
+        "opt",
+        "galactica",
+        "bloom",
+        "pythia",
+        "gpt-j",
+        "gpt-neo",
+        "gpt-neox",
+        "cerebras-gpt",
+        "btlm",
+        "mpt",
+        "dolly",
+        "stablelm",
+        "redpajama-incite",
+        "open-llama",
+        "falcon",
+        "persimmon",
+        "xgen",
+        "chatglm",
+        "glm-4",
+        "mistral-7b",
+        "zephyr",
+        "gemma",
+        "grok",
+        "jurassic",
+        "titan",
+        "cohere-command",
+        "palm2",
+        "gemini",
+        "biomedlm",
+        "bloomberggpt",
+        "finbert",
+        "llama3",
+        "llama3.1",
+        "llama3.2",
+        "llama3.3",
+        "llama4",
+        "mixtral",
+        "codestral",
+        "qwen2.5",
+        "qwen3",
+        "gemma2",
+        "gemma3",
+        "phi",
+        "deepseek-v3",
+        "deepseek-r1",
+        "olmo",
+        "falcon3",
+        "command-r",
+        "yi",
+        "jamba",
+    ],
 )
 def test_landscape_family_is_present(catalog: Catalog, family: str) -> None:
     assert family in catalog.families, f"missing family {family}"
@@ -49,8 +113,11 @@ def test_every_fact_has_a_dated_source(catalog: Catalog) -> None:
         for name in FACT_FIELDS:
             if getattr(v, name) is not None:
                 assert general or name in covered, f"{v.id}.{name} has no source"
-    for kind, table in (("license", catalog.licenses), ("gpu", catalog.gpus),
-                        ("provider", catalog.providers)):
+    for kind, table in (
+        ("license", catalog.licenses),
+        ("gpu", catalog.gpus),
+        ("provider", catalog.providers),
+    ):
         for ident in table:
             assert catalog.sources_of(kind, ident), f"{kind} {ident} has no source"
     for group in catalog.sources.values():
