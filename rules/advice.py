@@ -78,11 +78,16 @@ class Advisor:
         self, req: Requirements, limit: int = 10, include_rejected: bool = False
     ) -> Recommendation:
         """The best allowed models for the requirements, ranked and spread over families."""
-        verdicts = self.engine.evaluate(req)
+        verdicts = self.engine.evaluate(req, explain=False)
+        picked = pick(verdicts, self.catalog, req, limit, include_rejected)
+        explained = {
+            v.model: v
+            for v in self.engine.evaluate(req, [self.catalog.variants[p.model] for p in picked])
+        }
         return Recommendation(
             requirements=req.model_dump(mode="json", exclude_defaults=True),
             understood=req.described(),
-            candidates=pick(verdicts, self.catalog, req, limit, include_rejected),
+            candidates=[explained[p.model] for p in picked],
             considered=len(verdicts),
             rejected=sum(v.status == Status.reject for v in verdicts),
         )

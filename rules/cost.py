@@ -73,7 +73,7 @@ def estimate(
         per_request = (tokens_in * best.input_per_m + tokens_out * best.output_per_m) / 1e6
         if per_request > 0:
             break_even = round(hosted / (per_request * DAYS_PER_MONTH), 1)
-    return CostEstimate(
+    return CostEstimate.model_construct(
         api_monthly_usd=api,
         api_seller=best.seller_id if best else None,
         api_price_as_of=best.as_of if best else None,

@@ -33,9 +33,9 @@ from knowledge.store import Catalog
 from rules import cost as cost_model
 from rules.expressions import Scope
 from rules.fit import hardware_for
-from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_option, fit_options
+from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_fit
 from rules.packs import OnUnknown, Rule, RuleSet, Severity
-from rules.ranking import base_score
+from rules.ranking import hardware_score, static_score
 from rules.requirements import Requirements
 
 _REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
@@ -180,15 +180,27 @@ class _Model:
             "license": catalog.sources_of("license", lic.id),
         }
         self.shape = Shape.of(v) if v.availability == "open-weights" else None
+        self.static_score = static_score(v, catalog)
         self.req: Requirements = Requirements()
         self.hw: Hardware | None = None
         self.gpu_hourly: float | None = None
+        self.activation: dict[str, Any] = {}
+        self._missing: dict[str, list[str]] = {}
         self._fit: tuple[FitOption | None] | None = None
+        self._cost: cost_model.CostEstimate | None = None
         self.scope = Scope(dict(self.facts), self._helpers())
 
-    def start(self, req: Requirements, hw: Hardware | None, gpu_hourly: float | None) -> None:
-        """Prepare for a new question: new requirements, forget the last fit."""
-        self.req, self.hw, self.gpu_hourly, self._fit = req, hw, gpu_hourly, None
+    def start(
+        self,
+        req: Requirements,
+        activation: dict[str, Any],
+        hw: Hardware | None,
+        gpu_hourly: float | None,
+    ) -> None:
+        """Prepare for a new question: new requirements, forget the last fit and cost."""
+        self.req, self.activation, self.hw, self.gpu_hourly = req, activation, hw, gpu_hourly
+        self._fit = None
+        self._cost = None
 
     def fit(self) -> FitOption | None:
         """The best fit on the question's hardware (memoised per question)."""
@@ -196,11 +208,17 @@ class _Model:
             best = None
             if self.hw is not None and self.shape is not None:
                 ladder = (self.req.precision,) if self.req.precision else AUTO_LADDER
-                best = best_option(fit_options(self.shape, self.hw, self.req.context, ladder))
+                best = best_fit(self.shape, self.hw, self.req.context, ladder)
             self._fit = (best,)
         return self._fit[0]
 
     def cost(self) -> cost_model.CostEstimate:
+        """API and self-hosting cost for the question's traffic (memoised per question)."""
+        if self._cost is None:
+            self._cost = self._estimate_cost()
+        return self._cost
+
+    def _estimate_cost(self) -> cost_model.CostEstimate:
         count = self.hw.count if self.hw else self.req.gpu_count
         return cost_model.estimate(
             self.offerings,
@@ -256,6 +274,13 @@ class _Model:
             "benchmark": benchmark,
         }
 
+    def missing(self, rule: Rule) -> list[str]:
+        """The facts ``rule`` needs that this model lacks (facts never change, so cached)."""
+        found = self._missing.get(rule.id)
+        if found is None:
+            found = self._missing[rule.id] = [f for f in rule.spec.needs if not self.known(f)]
+        return found
+
     def known(self, fact: str) -> bool:
         var, _, attribute = fact.partition(".")
         group = self.facts.get(var)
@@ -302,10 +327,18 @@ class Engine:
         return chosen
 
     def evaluate(
-        self, req: Requirements, variants: Iterable[Variant] | None = None
+        self,
+        req: Requirements,
+        variants: Iterable[Variant] | None = None,
+        explain: bool = True,
     ) -> list[Verdict]:
-        """Verdicts for ``variants`` (default: the whole catalog), best score first."""
+        """Verdicts for ``variants`` (default: the whole catalog), best score first.
+
+        With ``explain=False`` reasons keep their rule and severity but no message: ranking
+        a whole catalog only to show ten models should not render thousands of sentences.
+        """
         rules = self.applicable(req)
+        activation = req.activation()
         hw = hardware_for(self.catalog, req)
         gpu_hourly = None
         if req.gpu:
@@ -313,17 +346,17 @@ class Engine:
         verdicts = []
         for v in variants if variants is not None else self.catalog.variants.values():
             state = self._model(v)
-            state.start(req, hw, gpu_hourly)
-            verdicts.append(self._judge(state, rules))
+            state.start(req, activation, hw, gpu_hourly)
+            verdicts.append(self._judge(state, rules, explain))
         return sorted(verdicts, key=lambda x: (-x.score, x.model))
 
-    def _judge(self, state: _Model, rules: list[tuple[Rule, Any]]) -> Verdict:
+    def _judge(self, state: _Model, rules: list[tuple[Rule, Any]], explain: bool) -> Verdict:
         reasons: list[Reason] = []
         rejected = undecided = warned = False
         bonus = 0.0
         for rule, program in rules:
             spec = rule.spec
-            missing = [f for f in spec.needs if not state.known(f)]
+            missing = state.missing(rule)
             if missing:
                 outcome = spec.on_unknown
                 if outcome == OnUnknown.pass_:
@@ -333,7 +366,9 @@ class Engine:
                     f"'{spec.title}' cannot be checked."
                 )
                 severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[outcome.value]
-                reasons.append(Reason(rule=spec.id, severity=severity, message=message))
+                reasons.append(
+                    Reason.model_construct(rule=spec.id, severity=severity, message=message)
+                )
                 rejected |= outcome == OnUnknown.reject
                 warned |= outcome == OnUnknown.warn
                 undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
@@ -342,7 +377,7 @@ class Engine:
                 result = state.scope.run(program)
             except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
                 reasons.append(
-                    Reason(
+                    Reason.model_construct(
                         rule=spec.id,
                         severity="unknown",
                         message=(
@@ -359,12 +394,9 @@ class Engine:
                 continue
             if result is True:
                 continue
+            message = self._explain(state, rule) if explain else ""
             reasons.append(
-                Reason(
-                    rule=spec.id,
-                    severity=spec.severity.value,
-                    message=self._explain(state, rule),
-                )
+                Reason.model_construct(rule=spec.id, severity=spec.severity.value, message=message)
             )
             rejected |= spec.severity == Severity.reject
             warned |= spec.severity == Severity.warn
@@ -378,7 +410,7 @@ class Engine:
             else Status.ok
         )
         fit = state.fit()
-        return Verdict(
+        return Verdict.model_construct(
             model=state.variant.id,
             name=state.variant.name,
             family=state.variant.family_id,
@@ -386,14 +418,14 @@ class Engine:
             reasons=reasons,
             fit=fit,
             cost=state.cost(),
-            score=round(base_score(state.variant, self.catalog, fit, state.req) + bonus, 4),
+            score=round(state.static_score + hardware_score(fit, state.req) + bonus, 4),
         )
 
     def _explain(self, state: _Model, rule: Rule) -> str:
         fit = state.fit()
         values = {
             **{k: _Dot(v) if isinstance(v, dict) else v for k, v in state.facts.items()},
-            "req": _Dot(state.req.activation()),
+            "req": _Dot(state.activation),
             "params": _Dot(rule.spec.params),
             "source": state.source_for(rule.spec.needs),
             "fit": _Dot(fit.model_dump() if fit else {}),

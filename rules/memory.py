@@ -245,25 +245,31 @@ def decode_tokens_per_s(
     return round(1.0 / gpu_seconds, 1) if gpu_seconds > 0 else 0.0
 
 
+def _bill(
+    shape: Shape, hw: Hardware, precision_id: str, context: int, kv_type: str
+) -> tuple[float, float, float, float]:
+    """Weights, KV cache, overhead and total in GiB: the arithmetic behind every fit."""
+    weights = weights_gib(shape.params_b, precision_id)
+    kv = kv_cache_gib(shape, context, kv_type) or 0.0
+    overhead = overhead_gib(shape, context) * hw.count
+    return weights, kv, overhead, weights + kv + overhead
+
+
 def fit_option(
     shape: Shape, hw: Hardware, precision_id: str, context: int, kv_type: str = "f16"
 ) -> FitOption:
     """The memory bill of one precision on ``hw``, with fit, headroom and offload."""
     p = precision(precision_id)
-    weights = weights_gib(shape.params_b, p.id)
-    kv = kv_cache_gib(shape, context, kv_type)
-    kv_known = kv if kv is not None else 0.0
-    overhead = overhead_gib(shape, context) * hw.count
-    total = weights + kv_known + overhead
+    weights, kv, overhead, total = _bill(shape, hw, p.id, context, kv_type)
     spare = hw.usable_gib_total - total
     offload_gib = max(0.0, -spare)
     offload = offload_gib > 0 and hw.ram_gib is not None and offload_gib <= hw.ram_gib * 0.8
     fits = spare >= 0 or offload
-    speed = decode_tokens_per_s(shape, p.id, kv_known, hw, offload_gib) if fits else None
-    return FitOption(
+    speed = decode_tokens_per_s(shape, p.id, kv, hw, offload_gib) if fits else None
+    return FitOption.model_construct(
         precision=p.id,
         weights_gib=round(weights, 2),
-        kv_cache_gib=round(kv_known, 2),
+        kv_cache_gib=round(kv, 2),
         overhead_gib=round(overhead, 2),
         total_gib=round(total, 2),
         fits=fits,
@@ -272,6 +278,27 @@ def fit_option(
         offload_gib=round(offload_gib, 2) if offload else 0.0,
         est_tokens_per_s=speed,
     )
+
+
+def best_fit(
+    shape: Shape,
+    hw: Hardware,
+    context: int | None = None,
+    precisions: tuple[str, ...] = AUTO_LADDER,
+    kv_type: str = "f16",
+) -> FitOption | None:
+    """Same answer as ``best_option(fit_options(...))``, computing only what it must.
+
+    Rule evaluation asks this for every model in the catalog, so precisions are tried
+    best first with plain arithmetic and stop at the first that fits in VRAM.
+    """
+    ctx = context or shape.default_context()
+    for p in precisions:
+        if _bill(shape, hw, precision(p).id, ctx, kv_type)[3] <= hw.usable_gib_total:
+            return fit_option(shape, hw, p, ctx, kv_type)
+    if hw.ram_gib is None:
+        return None
+    return best_option([fit_option(shape, hw, p, ctx, kv_type) for p in precisions])
 
 
 def fit_options(

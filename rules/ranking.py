@@ -71,21 +71,24 @@ def _recency(v: Variant, now: date) -> float:
     return max(0.0, 1.0 - years / 5)
 
 
-def base_score(v: Variant, catalog: Catalog, fit: FitOption | None, req: Requirements) -> float:
-    """The documented ranking score of one model for one question."""
+def static_score(v: Variant, catalog: Catalog) -> float:
+    """The parts of the score that do not depend on the question: quality, recency, license."""
     now = catalog.as_of or v.release_date
-    hardware = 1.0
-    if req.has_hardware:
-        hardware = PRECISION_QUALITY.get(fit.precision, 0.6) if fit else 0.0
-        if fit is not None and fit.offload:
-            hardware /= 3
-    license_kind = catalog.licenses[v.license_id].kind
-    simplicity = LICENSE_SIMPLICITY.get(license_kind, 0.5)
-    if catalog.licenses[v.license_id].commercial == "conditional":
+    lic = catalog.licenses[v.license_id]
+    simplicity = LICENSE_SIMPLICITY.get(lic.kind, 0.5)
+    if lic.commercial == "conditional":
         simplicity = min(simplicity, 0.7)
-    return (
-        0.5 * _quality(v, catalog) + 0.25 * _recency(v, now) + 0.15 * hardware + 0.10 * simplicity
-    )
+    return 0.5 * _quality(v, catalog) + 0.25 * _recency(v, now) + 0.10 * simplicity
+
+
+def hardware_score(fit: FitOption | None, req: Requirements) -> float:
+    """The hardware-use part: the precision it fits at, a third of that with offload."""
+    if not req.has_hardware:
+        return 0.15
+    if fit is None:
+        return 0.0
+    quality = PRECISION_QUALITY.get(fit.precision, 0.6)
+    return 0.15 * (quality / 3 if fit.offload else quality)
 
 
 def _wanted_flavor(v: Variant, req: Requirements) -> bool:
