@@ -104,12 +104,14 @@ def bench_rules() -> None:
         fast = Engine(catalog, rules)
         cold = timed(lambda e=fast, r=req: e.evaluate(r), 1)[0]
         warm = statistics.median(timed(lambda e=fast, r=req: e.evaluate(r), 5))
+        rank = statistics.median(timed(lambda e=fast, r=req: e.evaluate(r, explain=False), 5))
         _specialise.cache_clear()
         slow = BaselineEngine(catalog, rules)
         slow.evaluate(req)  # build the same per-model contexts, so only compilation differs
         base = statistics.median(timed(lambda e=slow, r=req: e.evaluate(r), 3))
         print(
-            f"{label}: cold {cold:.0f} ms (builds per-model contexts), warm {warm:.0f} ms; "
+            f"{label}: cold {cold:.0f} ms (builds per-model contexts), warm {warm:.0f} ms "
+            f"with every reason rendered, {rank:.0f} ms ranking only; "
             f"baseline recompiling {base:.0f} ms; ratio {base / warm:.1f}x"
         )
 
@@ -124,7 +126,9 @@ def bench_startup() -> None:
         "import sys, bot.cli, rules.advice; "
         "print(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers') if m in sys.modules))"
     )
-    heavy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    heavy = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     print(
         f"`advisor fit` whole process: median {statistics.median(times):.0f} ms, "
         f"min {min(times):.0f} ms over 5 runs; heavy modules imported: {heavy.stdout.strip()}"

@@ -20,12 +20,12 @@ import json
 import re
 import string
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 import cel
-from pydantic import BaseModel, ConfigDict
 
 from knowledge.catalog import Variant
 from knowledge.resolve import resolve_gpu
@@ -48,20 +48,22 @@ class Status(StrEnum):
     unknown = "unknown"
 
 
-class Reason(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Reason:
     """Why a rule spoke about a model."""
-
-    model_config = ConfigDict(frozen=True)
 
     rule: str
     severity: str
     message: str
 
 
-class Verdict(BaseModel):
-    """What the rules decided about one model for one set of requirements."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules decided about one model for one set of requirements.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a pydantic model: the engine builds one per model per question
+    (10,000 in the benchmark) and validation would dominate the run.
+    """
 
     model: str
     name: str
@@ -366,9 +368,7 @@ class Engine:
                     f"'{spec.title}' cannot be checked."
                 )
                 severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[outcome.value]
-                reasons.append(
-                    Reason.model_construct(rule=spec.id, severity=severity, message=message)
-                )
+                reasons.append(Reason(rule=spec.id, severity=severity, message=message))
                 rejected |= outcome == OnUnknown.reject
                 warned |= outcome == OnUnknown.warn
                 undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
@@ -377,7 +377,7 @@ class Engine:
                 result = state.scope.run(program)
             except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
                 reasons.append(
-                    Reason.model_construct(
+                    Reason(
                         rule=spec.id,
                         severity="unknown",
                         message=(
@@ -395,9 +395,7 @@ class Engine:
             if result is True:
                 continue
             message = self._explain(state, rule) if explain else ""
-            reasons.append(
-                Reason.model_construct(rule=spec.id, severity=spec.severity.value, message=message)
-            )
+            reasons.append(Reason(rule=spec.id, severity=spec.severity.value, message=message))
             rejected |= spec.severity == Severity.reject
             warned |= spec.severity == Severity.warn
         status = (
@@ -410,7 +408,7 @@ class Engine:
             else Status.ok
         )
         fit = state.fit()
-        return Verdict.model_construct(
+        return Verdict(
             model=state.variant.id,
             name=state.variant.name,
             family=state.variant.family_id,
