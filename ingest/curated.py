@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import CatalogDataError, DataIssue
 from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
-from knowledge.yamlfile import node_line
+from knowledge.yamlfile import YamlSyntaxError, node_line, read_yaml
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 
@@ -92,15 +92,12 @@ def _parse_file(path: Path) -> tuple[DataFile, dict[str, Any], yaml.Node | None,
     Returns the valid entries, the raw mapping, the node tree (for line numbers) and the
     problems found; nothing is raised.
     """
-    text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        issue = DataIssue(path, line, "(file)", "(yaml)", f"not valid YAML: {exc}")
+        raw, root = read_yaml(path)
+    except YamlSyntaxError as exc:
+        issue = DataIssue(path, exc.line, "(file)", "(yaml)", str(exc))
         return DataFile(), {}, None, [issue]
+    raw = raw or {}
     if not isinstance(raw, dict):
         return (
             DataFile(),

@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import yaml
+
+
+class YamlSyntaxError(ValueError):
+    """A file that is not valid YAML, with the 1-based line where parsing stopped."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(f"not valid YAML: {problem}")
+        self.line = line
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Parse a file into data and its node tree (for line numbers); raise YamlSyntaxError."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlSyntaxError(line, problem) from None
 
 
 def node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:

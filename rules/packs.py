@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import RuleError
-from knowledge.yamlfile import node_line
+from knowledge.yamlfile import YamlSyntaxError, node_line, read_yaml
 from rules.expressions import Expression, ExpressionError, compile_expression
 from rules.requirements import Requirements
 
@@ -258,14 +258,11 @@ def _compile(spec: RuleSpec, path: Path, root: yaml.Node | None, index: int) -> 
 
 
 def _read(path: Path) -> tuple[PackFile, yaml.Node | None, list[str]]:
-    text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        return PackFile(), None, [f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+        raw, root = read_yaml(path)
+    except YamlSyntaxError as exc:
+        return PackFile(), None, [f"{path}:{exc.line}: {exc}"]
+    raw = raw or {}
     try:
         return PackFile.model_validate(raw), root, []
     except ValidationError as exc:
