@@ -123,7 +123,8 @@ def bench_startup() -> None:
     cmd = [str(advisor), "fit", "llama3.1:8b", "--gpu", "RTX 4090", "--json"]
     times = timed(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True), 5)
     probe = (
-        "import sys, bot.cli, rules.advice; heavy = ('torch', 'chromadb', 'sentence_transformers'); "
+        "import sys, bot.cli, rules.advice; "
+        "heavy = ('torch', 'chromadb', 'sentence_transformers'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     heavy = subprocess.run(
