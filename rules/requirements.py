@@ -40,6 +40,9 @@ class Requirements(BaseModel):
     precision: str | None = Field(default=None, description="bf16, q8_0, q4_k_m ...")
     context: int | None = Field(default=None, gt=0, description="Context length needed, tokens")
     capabilities: list[Capability] = Field(default_factory=list)
+    tasks: list[str] = Field(
+        default_factory=list, description="summarization, translation, chat, qa, extraction ..."
+    )
     languages: list[str] = Field(default_factory=list, description="ISO codes, e.g. en, zh")
     flavors: list[str] = Field(
         default_factory=list, description="Wanted flavours; default chat-style"
@@ -98,7 +101,8 @@ class Requirements(BaseModel):
                 if self.context >= 1024
                 else f"context {self.context}"
             )
-        parts += [c.value for c in self.capabilities]
+        parts += self.tasks
+        parts += [c.value for c in self.capabilities if c.value not in self.tasks]
         if self.languages:
             parts.append("languages " + ", ".join(self.languages))
         if self.max_output_price is not None:
