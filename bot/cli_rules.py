@@ -15,7 +15,7 @@ from rich.table import Table
 from bot.console import JsonOpt, fmt_params, out, print_json
 from bot.settings import load_settings
 from knowledge.store import open_catalog
-from rules.advice import Advisor
+from rules.advice import Advice
 from rules.cases import run_case
 from rules.packs import BUILTIN_DIR, load_rules
 from rules.requirements import Requirements
@@ -55,9 +55,9 @@ MauOpt = Annotated[int | None, typer.Option("--mau", help="Monthly active users 
 RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Team rule-pack directory.")]
 
 
-def _advisor(rules_dir: Path | None = None) -> Advisor:
+def _advisor(rules_dir: Path | None = None) -> Advice:
     settings = load_settings()
-    return Advisor(open_catalog(settings), load_rules(rules_dir or settings.rules_dir))
+    return Advice(open_catalog(settings), load_rules(rules_dir or settings.rules_dir))
 
 
 def _requirements(**values: Any) -> Requirements:

@@ -74,7 +74,9 @@ def _has(text: str, words: dict[str, list[str]]) -> bool:
 
 
 def _word_in(text: str, word: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+    """Whole-word match that also accepts simple inflections (summarizes, translated)."""
+    pattern = rf"(?<![a-z0-9]){re.escape(word)}(?:s|es|d|ed|ing)?(?![a-z0-9])"
+    return re.search(pattern, text) is not None
 
 
 def _number(raw: str, scale: str | None = None) -> float:
@@ -156,17 +158,27 @@ class Extractor:
         return pattern, names
 
     def models(self, text: str) -> list[str]:
-        """Catalog ids mentioned, in order, without repeats."""
+        """Catalog ids mentioned, in order, without repeats.
+
+        A family name followed by a size ("Llama 3.3 70B", "qwen2.5 7b") becomes that
+        size's default variant.
+        """
         found: list[str] = []
         for match in self._model_pattern.finditer(text):
             ident = self._model_ids[match.group(1)]
+            size = re.match(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b)(?![a-z0-9])", text[match.end() :])
+            if ident in self.catalog.families and size:
+                try:
+                    ident = self.resolver.resolve(f"{ident}-{size.group(1)}").variant.id
+                except CatalogError:
+                    pass
             if ident not in found:
                 found.append(ident)
         return found
 
     def understand(self, question: str, base: Requirements | None = None) -> Understanding:
         """Read ``question``; fields it does not mention keep their value from ``base``."""
-        text = question.lower()
+        text = _normalise(question)
         lang = detect_language(question)
         lex = lexicon()
         found: dict[str, Any] = {}
@@ -218,11 +230,29 @@ class Extractor:
         )
 
 
+_SPELLED = {"one": "1", "a": "1", "two": "2", "three": "3", "five": "5", "ten": "10", "half a": "0.5"}
+
+
+def _normalise(question: str) -> str:
+    """Lower case, "2x4090" spaced as "2 x 4090", "one million" as "1 million"."""
+    text = question.lower()
+    text = re.sub(r"(\d)\s*[x×]\s*(?=\d)", r"\1 x ", text)
+    return re.sub(
+        r"\b(one|a|two|three|five|ten|half a)\s+(million|thousand)\b",
+        lambda m: f"{_SPELLED[m.group(1)]} {m.group(2)}",
+        text,
+    )
+
+
 def _memory(text: str, has_gpu: bool) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    ram = re.search(r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\s*(?:of\s+)?(?:system\s+)?(?:ram|内存|memory ram|系统内存)", text)
+    ram = re.search(
+        r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\s*(?:of\s+)?(?:system\s+)?(?:ram|内存|系统内存)"
+        r"|内存\s*(?:只有|有|为|是)?\s*(\d+(?:\.\d+)?)\s*(?:gb|gib|g)",
+        text,
+    )
     if ram:
-        found["ram_gib"] = float(ram.group(1))
+        found["ram_gib"] = float(ram.group(1) or ram.group(2))
     vram = re.search(
         r"(?:显存\s*(?:只有|有|为|是)?\s*(\d+(?:\.\d+)?)\s*(?:gb|gib|g))"
         r"|(?:(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\s*(?:of\s+)?(?:显存|vram|gpu|card|graphics|显卡))",
@@ -268,7 +298,7 @@ def _money_and_users(text: str) -> dict[str, Any]:
         found["max_output_price"] = float(price.group(1) or price.group(2))
     rpd = re.search(
         r"(\d[\d,.]*)\s*(k|m|million)?\s*(?:requests|calls|queries|messages)\s*(?:a|per|/|each)\s*day"
-        r"|每天\s*(\d[\d,.]*)\s*(万|千)?\s*(?:次)?(?:请求|调用|查询)?",
+        r"|每天\s*(?:大概|大约|约|差不多|有)?\s*(\d[\d,.]*)\s*(万|千)?\s*(?:次)?(?:请求|调用|查询)?",
         text,
     )
     if rpd:
@@ -276,12 +306,13 @@ def _money_and_users(text: str) -> dict[str, Any]:
         found["requests_per_day"] = _number(raw, rpd.group(2) or rpd.group(4))
     users = re.search(
         r"(\d[\d,.]*)\s*(k|m|million|b)?\s*(?:monthly active users|monthly users|mau|users|active users)"
-        r"|(\d[\d,.]*)\s*(万|百万|亿)?\s*(?:月活|用户|月活跃用户)",
+        r"|(\d[\d,.]*)\s*(万|百万|亿)?\s*(?:月活|用户|月活跃用户)"
+        r"|月活\s*(?:用户)?\s*(?:大概|约|有)?\s*(\d[\d,.]*)\s*(万|百万|亿)?",
         text,
     )
     if users:
-        raw = users.group(1) or users.group(3)
-        found["mau"] = int(_number(raw, users.group(2) or users.group(4)))
+        raw = users.group(1) or users.group(3) or users.group(5)
+        found["mau"] = int(_number(raw, users.group(2) or users.group(4) or users.group(6)))
     return found
 
 

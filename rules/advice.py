@@ -58,8 +58,8 @@ class Comparison(BaseModel):
     rows: list[Row]
 
 
-class Advisor:
-    """Catalog + rules, answering the deterministic questions."""
+class Advice:
+    """Catalog + rules, answering the four deterministic questions."""
 
     def __init__(self, catalog: Catalog, ruleset: RuleSet) -> None:
         self.catalog = catalog

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from knowledge.store import Catalog
-from rules.advice import Advisor
+from rules.advice import Advice
 from rules.engine import Status
 from rules.packs import load_rules
 from rules.requirements import Requirements
 
 
 @pytest.fixture(scope="module")
-def advisor(catalog: Catalog) -> Advisor:
-    return Advisor(catalog, load_rules())
+def advisor(catalog: Catalog) -> Advice:
+    return Advice(catalog, load_rules())
 
 
-def test_24gb_card_gets_strong_models_not_only_small_ones(advisor: Advisor) -> None:
+def test_24gb_card_gets_strong_models_not_only_small_ones(advisor: Advice) -> None:
     rec = advisor.recommend(Requirements(gpu="RTX 4090", commercial=True), limit=10)
     sizes = [advisor.catalog.variants[c.model].params_b or 0 for c in rec.candidates]
     assert any(14 <= s <= 34 for s in sizes), sizes
@@ -25,7 +25,7 @@ def test_24gb_card_gets_strong_models_not_only_small_ones(advisor: Advisor) -> N
     assert all(c.fit is not None and not c.fit.offload for c in rec.candidates)
 
 
-def test_recommendations_are_chat_models_from_several_families(advisor: Advisor) -> None:
+def test_recommendations_are_chat_models_from_several_families(advisor: Advice) -> None:
     rec = advisor.recommend(Requirements(vram_gib=24), limit=10)
     variants = [advisor.catalog.variants[c.model] for c in rec.candidates]
     assert all(v.flavor in {"instruct", "chat", "reasoning"} for v in variants)
@@ -37,7 +37,7 @@ def test_recommendations_are_chat_models_from_several_families(advisor: Advisor)
     assert len(keys) == len(set(keys))  # one entry per model and size
 
 
-def test_commercial_use_rejects_noncommercial_licenses(advisor: Advisor, catalog: Catalog) -> None:
+def test_commercial_use_rejects_noncommercial_licenses(advisor: Advice, catalog: Catalog) -> None:
     verdicts = {v.model: v for v in advisor.engine.evaluate(Requirements(commercial=True))}
     for model, verdict in verdicts.items():
         if catalog.licenses[catalog.variants[model].license_id].commercial == "no":
@@ -49,14 +49,14 @@ def test_commercial_use_rejects_noncommercial_licenses(advisor: Advisor, catalog
     )
 
 
-def test_conditional_license_is_never_a_bare_yes(advisor: Advisor) -> None:
+def test_conditional_license_is_never_a_bare_yes(advisor: Advice) -> None:
     result = advisor.why_not("llama3.1-8b-instruct", Requirements(commercial=True))
     assert result.status == Status.warn
     conditional = [r for r in result.reasons if r.rule == "license.conditional-commercial"]
     assert conditional and "700" in conditional[0].message and "http" in conditional[0].message
 
 
-def test_license_varies_by_size_inside_a_family(advisor: Advisor) -> None:
+def test_license_varies_by_size_inside_a_family(advisor: Advice) -> None:
     req = Requirements(commercial=True)
     verdicts = {v.model: v.status for v in advisor.engine.evaluate(req)}
     assert verdicts["qwen2.5-7b-instruct"] == Status.ok
@@ -78,7 +78,7 @@ def test_creative_commons_licenses_decode_by_their_parts(catalog: Catalog) -> No
     )
 
 
-def test_user_cap_rejects_with_the_numbers(advisor: Advisor) -> None:
+def test_user_cap_rejects_with_the_numbers(advisor: Advice) -> None:
     result = advisor.why_not("llama2-70b-chat", Requirements(commercial=True, mau=900_000_000))
     assert result.status == Status.reject
     cap = next(r for r in result.reasons if r.rule == "license.user-cap")
@@ -87,7 +87,7 @@ def test_user_cap_rejects_with_the_numbers(advisor: Advisor) -> None:
 
 
 def test_context_requirement_with_unknown_context_is_unknown(
-    advisor: Advisor, catalog: Catalog
+    advisor: Advice, catalog: Catalog
 ) -> None:
     unknown = [v for v in catalog.variants.values() if v.context_length is None]
     assert unknown
@@ -96,19 +96,19 @@ def test_context_requirement_with_unknown_context_is_unknown(
     assert "context_length is not published" in verdict.reasons[0].message
 
 
-def test_too_short_context_is_rejected_with_source(advisor: Advisor) -> None:
+def test_too_short_context_is_rejected_with_source(advisor: Advice) -> None:
     result = advisor.why_not("llama2-7b-chat", Requirements(context=32768))
     reason = next(r for r in result.reasons if r.rule == "capability.context")
     assert "4096" in reason.message and "32768" in reason.message and "http" in reason.message
 
 
-def test_ranking_is_stable(advisor: Advisor) -> None:
+def test_ranking_is_stable(advisor: Advice) -> None:
     req = Requirements(gpu="RTX 4090", commercial=True)
     first = [c.model for c in advisor.recommend(req).candidates]
     assert first == [c.model for c in advisor.recommend(req).candidates]
 
 
-def test_compare_has_sourced_rows(advisor: Advisor) -> None:
+def test_compare_has_sourced_rows(advisor: Advice) -> None:
     result = advisor.compare(["llama2", "mistral"], Requirements(gpu="RTX 4090"))
     assert result.models == ["llama2-7b-chat", "mistral-7b-instruct-v0.3"]
     fields = [r.field for r in result.rows]
