@@ -78,3 +78,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def ollama_server():  # type: ignore[no-untyped-def]
+    """A fresh Ollama wire-protocol server on loopback (see tests/fakes/ollama_server.py)."""
+    from tests.fakes.ollama_server import FakeOllama, OllamaServer
+
+    with OllamaServer(FakeOllama()) as server:
+        yield server
