@@ -30,12 +30,38 @@ from rules.requirements import Deployment, Requirements
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "pair of": 2, "dual": 2, "three": 3,
-    "four": 4, "six": 6, "eight": 8, "一": 1, "单": 1, "两": 2, "二": 2, "双": 2, "三": 3,
-    "四": 4, "六": 6, "八": 8,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "pair of": 2,
+    "dual": 2,
+    "three": 3,
+    "four": 4,
+    "six": 6,
+    "eight": 8,
+    "一": 1,
+    "单": 1,
+    "两": 2,
+    "二": 2,
+    "双": 2,
+    "三": 3,
+    "四": 4,
+    "六": 6,
+    "八": 8,
 }
 _COUNT = r"(\d+|a|an|one|single|two|pair of|dual|three|four|six|eight|一|单|两|二|双|三|四|六|八)"
-_SCALE = {"k": 1e3, "千": 1e3, "m": 1e6, "million": 1e6, "万": 1e4, "百万": 1e6, "亿": 1e8, "b": 1e9}
+_SCALE = {
+    "k": 1e3,
+    "千": 1e3,
+    "m": 1e6,
+    "million": 1e6,
+    "万": 1e4,
+    "百万": 1e6,
+    "亿": 1e8,
+    "b": 1e9,
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +76,7 @@ class Understanding:
 
     def summary(self) -> str:
         """ "I read this as: ..." in the question's language."""
-        parts = self.requirements.described() + self.models
+        parts = self.requirements.described(self.language) + self.models
         if self.language == "zh":
             return "我的理解：" + ("，".join(parts) if parts else "没有具体限制")
         return "I read this as: " + (", ".join(parts) if parts else "no specific constraints")
@@ -105,7 +131,9 @@ class _Gpus:
         self._ids = names
         flexible = [r"[\s\-_]*".join(map(re.escape, re.split(r"[\s\-_]+", n))) for n in ordered]
         self._pattern = re.compile(
-            r"(?<![a-z0-9])(?:nvidia\s+)?(?:geforce\s+)?(" + "|".join(flexible) + r")(?:s)?(?![a-z0-9])"
+            r"(?<![a-z0-9])(?:nvidia\s+)?(?:geforce\s+)?("
+            + "|".join(flexible)
+            + r")(?:s)?(?![a-z0-9])"
         )
         self._flat = {normalize(n): gid for n, gid in names.items()}
 
@@ -225,12 +253,23 @@ class Extractor:
         except ValueError as exc:  # a number out of range: keep what is valid
             raise CatalogError(f"I could not read that request: {exc}") from exc
         return Understanding(
-            text=question, language=lang, requirements=requirements,
-            models=self.models(text), intent=_intent(text),
+            text=question,
+            language=lang,
+            requirements=requirements,
+            models=self.models(text),
+            intent=_intent(text),
         )
 
 
-_SPELLED = {"one": "1", "a": "1", "two": "2", "three": "3", "five": "5", "ten": "10", "half a": "0.5"}
+_SPELLED = {
+    "one": "1",
+    "a": "1",
+    "two": "2",
+    "three": "3",
+    "five": "5",
+    "ten": "10",
+    "half a": "0.5",
+}
 
 
 def _normalise(question: str) -> str:
@@ -260,7 +299,9 @@ def _memory(text: str, has_gpu: bool) -> dict[str, Any]:
     )
     if vram and not has_gpu:
         found["vram_gib"] = float(vram.group(1) or vram.group(2))
-        count = re.search(_COUNT + r"\s*(?:x|×|张|块|个)?\s*(?:\d+\s*(?:gb|g)\s*)?(?:gpus|cards|显卡|卡)", text)
+        count = re.search(
+            _COUNT + r"\s*(?:x|×|张|块|个)?\s*(?:\d+\s*(?:gb|g)\s*)?(?:gpus|cards|显卡|卡)", text
+        )
         found["gpu_count"] = _count(count.group(1)) if count else 1
     return found
 
@@ -323,8 +364,14 @@ def _intent(text: str) -> str:
         return "why-not"
     if re.search(r"what models|which models|什么模型|哪些模型|哪个模型", text):
         return "recommend"
-    if re.search(r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b|跑得动|能跑|放得下|装得下|需要多少显存", text):
+    if re.search(
+        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b|跑得动|能跑|放得下|装得下|需要多少显存",
+        text,
+    ):
         return "fit"
-    if re.search(r"\b(which|recommend|best|suggest|should we use|what model)\b|推荐|哪个|哪款|选什么|用什么", text):
+    if re.search(
+        r"\b(which|recommend|best|suggest|should we use|what model)\b|推荐|哪个|哪款|选什么|用什么",
+        text,
+    ):
         return "recommend"
     return "explain"

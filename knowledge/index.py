@@ -150,8 +150,13 @@ def chunk(doc: Document, model_names: dict[str, str] | None = None) -> list[Chun
                     id=f"{doc.source}#{len(chunks)}",
                     text=text,
                     metadata={
-                        "source": doc.source, "title": doc.title, "section": section or doc.title,
-                        "lang": doc.lang, "kind": doc.kind, "digest": doc.digest, "part": i,
+                        "source": doc.source,
+                        "title": doc.title,
+                        "section": section or doc.title,
+                        "lang": doc.lang,
+                        "kind": doc.kind,
+                        "digest": doc.digest,
+                        "part": i,
                         "models": "," + ",".join(sorted(mentioned)) + "," if mentioned else "",
                     },
                 )
@@ -191,7 +196,9 @@ class KnowledgeIndex:
         self.directory = directory
         self.embedding_model = embedding_model
         self._store: Any = None
-        self._keyword: tuple[list[str], list[list[str]], list[dict[str, Any]], list[str]] | None = None
+        self._keyword: tuple[list[str], list[list[str]], list[dict[str, Any]], list[str]] | None = (
+            None
+        )
 
     def _vectors(self) -> Any:
         if self._store is None:
@@ -290,7 +297,12 @@ class KnowledgeIndex:
         if self._keyword is None:
             data = self._all()
             docs = list(data["documents"])
-            self._keyword = (list(data["ids"]), [tokens(d) for d in docs], list(data["metadatas"]), docs)
+            self._keyword = (
+                list(data["ids"]),
+                [tokens(d) for d in docs],
+                list(data["metadatas"]),
+                docs,
+            )
         return self._keyword
 
     def search(
@@ -301,7 +313,9 @@ class KnowledgeIndex:
         if not ids:
             return []
         try:
-            dense = self._vectors().similarity_search_with_relevance_scores(query, k=min(40, len(ids)))
+            dense = self._vectors().similarity_search_with_relevance_scores(
+                query, k=min(40, len(ids))
+            )
         except Exception as exc:  # noqa: BLE001
             raise RetrievalError("Searching the knowledge index failed.", detail=str(exc)) from exc
         position = {ident: i for i, ident in enumerate(ids)}
@@ -333,8 +347,12 @@ class KnowledgeIndex:
             meta = metas[i]
             passages.append(
                 Passage(
-                    text=texts[i], source=meta["source"], title=meta["title"],
-                    section=meta["section"], lang=meta["lang"], kind=meta["kind"],
+                    text=texts[i],
+                    source=meta["source"],
+                    title=meta["title"],
+                    section=meta["section"],
+                    lang=meta["lang"],
+                    kind=meta["kind"],
                     models=tuple(filter(None, meta.get("models", "").split(","))),
                     score=round(score, 4),
                 )

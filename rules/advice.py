@@ -75,11 +75,15 @@ class Advice:
         return fit_report(self.catalog, self.variant(name), req)
 
     def recommend(
-        self, req: Requirements, limit: int = 10, include_rejected: bool = False
+        self,
+        req: Requirements,
+        limit: int = 10,
+        include_rejected: bool = False,
+        families: frozenset[str] = frozenset(),
     ) -> Recommendation:
         """The best allowed models for the requirements, ranked and spread over families."""
         verdicts = self.engine.evaluate(req, explain=False)
-        picked = pick(verdicts, self.catalog, req, limit, include_rejected)
+        picked = pick(verdicts, self.catalog, req, limit, include_rejected, families)
         explained = {
             v.model: v
             for v in self.engine.evaluate(req, [self.catalog.variants[p.model] for p in picked])

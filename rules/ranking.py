@@ -116,13 +116,19 @@ def pick(
     req: Requirements,
     limit: int = 10,
     include_rejected: bool = False,
+    families: frozenset[str] = frozenset(),
 ) -> list[Verdict]:
-    """The recommendation list: allowed, wanted flavours, deduplicated, spread over families."""
+    """The recommendation list: allowed, wanted flavours, deduplicated, spread over families.
+
+    ``families`` narrows the list to those families ("which Qwen 2.5 fits two 4090s?").
+    """
     allowed = {"ok", "warn"} | ({"reject", "unknown"} if include_rejected else set())
     seen: set[tuple[str, float | None]] = set()
     pool: list[Verdict] = []
     for verdict in verdicts:
         v = catalog.variants[verdict.model]
+        if families and v.family_id not in families:
+            continue
         if (
             verdict.status not in allowed
             or not _wanted_flavor(v, req)
@@ -136,7 +142,7 @@ def pick(
         pool.append(verdict)
     first, rest, per_family = [], [], Counter[str]()
     for verdict in pool:
-        if per_family[verdict.family] < PER_FAMILY:
+        if families or per_family[verdict.family] < PER_FAMILY:
             per_family[verdict.family] += 1
             first.append(verdict)
         else:

@@ -84,27 +84,29 @@ class Requirements(BaseModel):
             return f"{self.gpu_count}x {self.vram_gib:g} GiB GPU"
         return None
 
-    def described(self) -> list[str]:
-        """Short phrases for what was asked ("commercial", "24 GiB GPU", "context 32k")."""
+    def described(self, lang: str = "en") -> list[str]:
+        """Short phrases for what was asked ("commercial use", "1x rtx-4090", "context 32k")."""
+        zh = lang == "zh"
         parts: list[str] = []
         if self.commercial:
-            parts.append("commercial use")
+            parts.append("商用" if zh else "commercial use")
         if self.open_weights:
-            parts.append("open weights")
+            parts.append("开放权重" if zh else "open weights")
         if self.deployment != Deployment.either:
-            parts.append(self.deployment.value)
+            parts.append(
+                {"self-host": "本地部署", "api": "API"}[self.deployment.value]
+                if zh
+                else self.deployment.value
+            )
         if self.has_hardware:
             parts.append(str(self.hardware_label()))
         if self.context:
-            parts.append(
-                f"context {self.context // 1024}k"
-                if self.context >= 1024
-                else f"context {self.context}"
-            )
+            size = f"{self.context // 1024}k" if self.context >= 1024 else str(self.context)
+            parts.append(f"上下文 {size}" if zh else f"context {size}")
         parts += self.tasks
         parts += [c.value for c in self.capabilities if c.value not in self.tasks]
         if self.languages:
-            parts.append("languages " + ", ".join(self.languages))
+            parts.append(("语言 " if zh else "languages ") + ", ".join(self.languages))
         if self.max_output_price is not None:
             parts.append(f"at most ${self.max_output_price:g}/1M output tokens")
         if self.monthly_budget is not None:

@@ -13,5 +13,7 @@ def test_catalog_and_rules_commands_do_not_import_ml_libraries() -> None:
         "import sys, bot.cli, rules.advice, knowledge.resolve; "
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

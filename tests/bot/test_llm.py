@@ -15,7 +15,11 @@ def test_streams_the_reply_in_pieces(ollama_server) -> None:  # type: ignore[no-
     pieces = list(chat.stream([Message("user", "which model?")]))
     assert len(pieces) > 1 and "".join(pieces) == "Use Qwen 2.5 7B [1]."
     path, body = ollama_server.state.requests[-1]
-    assert path == "/api/chat" and body["stream"] is True and body["messages"][0]["content"] == "which model?"
+    assert (
+        path == "/api/chat"
+        and body["stream"] is True
+        and body["messages"][0]["content"] == "which model?"
+    )
 
 
 def test_missing_model_says_how_to_pull_it(ollama_server) -> None:  # type: ignore[no-untyped-def]

@@ -112,10 +112,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/tags":
             self._json(200, {"models": [_tag(m) for m in self.state.models.values()]})
         elif self.path == "/api/ps":
-            self._json(200, {"models": [
-                {**_tag(m), "size_vram": m.size, "expires_at": "2026-11-24T12:00:00Z"}
-                for m in self.state.models.values()
-            ]})
+            self._json(
+                200,
+                {
+                    "models": [
+                        {**_tag(m), "size_vram": m.size, "expires_at": "2026-11-24T12:00:00Z"}
+                        for m in self.state.models.values()
+                    ]
+                },
+            )
         else:
             self._json(404, {"error": "404 page not found"})
 
@@ -150,7 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
             pieces, done_reason = pieces[:limit], "length"
         if body.get("stream", True) is False:
             time.sleep(model.chunk_delay * len(pieces))
-            self._json(200, _final(model, name, "".join(pieces), len(pieces), chat, done_reason, len(messages)))
+            self._json(
+                200,
+                _final(model, name, "".join(pieces), len(pieces), chat, done_reason, len(messages)),
+            )
             return
         self._stream(self._chunks(model, name, pieces, chat, done_reason, len(messages)))
 
@@ -162,7 +170,11 @@ class _Handler(BaseHTTPRequestHandler):
                 yield {"error": "an error was encountered while running the model: unexpected EOF"}
                 return
             time.sleep(model.chunk_delay)
-            chunk: dict[str, Any] = {"model": name, "created_at": "2026-11-24T10:00:00Z", "done": False}
+            chunk: dict[str, Any] = {
+                "model": name,
+                "created_at": "2026-11-24T10:00:00Z",
+                "done": False,
+            }
             if chat:
                 chunk["message"] = {"role": "assistant", "content": piece}
             else:
@@ -182,8 +194,12 @@ class _Handler(BaseHTTPRequestHandler):
             yield {"status": "pulling manifest"}
             total = model.size
             for done in (0, total // 2, total):
-                yield {"status": "pulling 6a0746a1ec1a", "digest": "sha256:6a0746a1ec1a",
-                       "total": total, "completed": done}
+                yield {
+                    "status": "pulling 6a0746a1ec1a",
+                    "digest": "sha256:6a0746a1ec1a",
+                    "total": total,
+                    "completed": done,
+                }
             if self.state.pull_fails:
                 yield {"error": "max retries exceeded: connection reset by peer"}
                 return
@@ -208,7 +224,10 @@ def _final(
     }
     metrics["total_duration"] = sum(v for k, v in metrics.items() if k.endswith("duration"))
     final: dict[str, Any] = {
-        "model": name, "created_at": "2026-11-24T10:00:01Z", "done": True, "done_reason": reason,
+        "model": name,
+        "created_at": "2026-11-24T10:00:01Z",
+        "done": True,
+        "done_reason": reason,
     }
     if chat:
         final["message"] = {"role": "assistant", "content": content}
@@ -220,20 +239,35 @@ def _final(
 
 def _tag(m: FakeModel) -> dict[str, Any]:
     return {
-        "name": m.name, "model": m.name, "modified_at": "2026-11-20T10:00:00Z", "size": m.size,
+        "name": m.name,
+        "model": m.name,
+        "modified_at": "2026-11-20T10:00:00Z",
+        "size": m.size,
         "digest": "6a0746a1ec1a" * 5,
-        "details": {"format": "gguf", "family": m.family, "families": [m.family],
-                    "parameter_size": m.parameter_size, "quantization_level": m.quantization},
+        "details": {
+            "format": "gguf",
+            "family": m.family,
+            "families": [m.family],
+            "parameter_size": m.parameter_size,
+            "quantization_level": m.quantization,
+        },
     }
 
 
 def _show(m: FakeModel) -> dict[str, Any]:
     return {
-        "license": "Apache License 2.0", "modelfile": f"FROM {m.name}\n", "parameters": "",
-        "template": "{{ .Prompt }}", "details": _tag(m)["details"],
+        "license": "Apache License 2.0",
+        "modelfile": f"FROM {m.name}\n",
+        "parameters": "",
+        "template": "{{ .Prompt }}",
+        "details": _tag(m)["details"],
         "capabilities": ["completion"],
-        "model_info": {"general.architecture": m.family, "general.parameter_count": 7_615_616_512,
-                       f"{m.family}.context_length": m.context_length, f"{m.family}.block_count": 28},
+        "model_info": {
+            "general.architecture": m.family,
+            "general.parameter_count": 7_615_616_512,
+            f"{m.family}.context_length": m.context_length,
+            f"{m.family}.block_count": 28,
+        },
     }
 
 

@@ -1,0 +1,265 @@
+"""The advisor: one entry point for every question, whatever the adapter.
+
+``ask`` reads the question (bot/understand.py), lets the rules decide (rules/advice.py),
+retrieves passages (knowledge/index.py), and then either has Ollama phrase an answer from
+exactly those facts, checked by bot/grounding.py, or composes the deterministic answer
+(bot/compose.py). The deterministic answer is always computed first: it is the fallback,
+and its text is the fact sheet the language model must stay within.
+
+A :class:`Thread` carries a conversation: the last requirements and models, so "and at
+8-bit?" or "那写代码呢？" refine the previous question instead of starting over.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import compose
+from bot.answer import Answer, Citation, LLMInfo
+from bot.errors import AdvisorError, LLMUnavailable, RetrievalError
+from bot.grounding import check
+from bot.llm import Message, OllamaChat
+from bot.prompts import build_messages
+from bot.understand import Extractor, Understanding, lexicon
+from knowledge.index import KnowledgeIndex, Passage
+from knowledge.store import Catalog
+from rules.advice import Advice
+from rules.packs import RuleSet
+from rules.requirements import Requirements
+
+log = logging.getLogger("advisor")
+OnToken = Callable[[str], None]
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|what about|how about|also|same|那|那么|如果|换成|改成|还有)", re.I
+)
+
+
+@dataclass
+class Thread:
+    """One conversation: what was asked so far."""
+
+    id: str
+    requirements: Requirements = field(default_factory=Requirements)
+    models: list[str] = field(default_factory=list)
+    intent: str = "recommend"
+    history: list[Message] = field(default_factory=list)
+
+    def remember(self, understood: Understanding, question: str, answer: str) -> None:
+        self.requirements = understood.requirements
+        self.models = understood.models
+        self.intent = understood.intent
+        self.history = [*self.history, Message("user", question), Message("assistant", answer)][-8:]
+
+
+class Threads:
+    """Recent threads in memory, oldest forgotten first."""
+
+    def __init__(self, limit: int = 500) -> None:
+        self._threads: OrderedDict[str, Thread] = OrderedDict()
+        self.limit = limit
+
+    def get(self, thread_id: str) -> Thread:
+        thread = self._threads.pop(thread_id, None) or Thread(thread_id)
+        self._threads[thread_id] = thread
+        while len(self._threads) > self.limit:
+            self._threads.popitem(last=False)
+        return thread
+
+
+class Advisor:
+    """Catalog, rules, index and (optionally) a language model, answering questions."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        rules: RuleSet,
+        index: KnowledgeIndex | None = None,
+        llm: OllamaChat | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.advice = Advice(catalog, rules)
+        self.extractor = Extractor(catalog, self.advice.resolver)
+        self.index = index
+        self.llm = llm
+        self.threads = Threads()
+
+    def understand(self, question: str, thread: Thread | None = None) -> Understanding:
+        """Read a question, carrying a thread's requirements and models into follow-ups."""
+        base = thread.requirements if thread else None
+        understood = self.extractor.understand(question, base=base)
+        if thread and (
+            _FOLLOW_UP.match(question)
+            or (understood.intent == "explain" and not understood.models and thread.models)
+        ):
+            return Understanding(
+                text=question,
+                language=understood.language,
+                requirements=understood.requirements,
+                models=understood.models or thread.models,
+                intent=understood.intent if understood.intent != "explain" else thread.intent,
+            )
+        return understood
+
+    def retrieve(self, understood: Understanding, k: int = 5) -> tuple[list[Passage], str | None]:
+        """Passages for the question; a broken index is reported, not fatal."""
+        if self.index is None:
+            return [], "no knowledge index"
+        query = expand_query(understood.text)
+        try:
+            return self.index.search(
+                query, k=k, models=understood.models, lang=understood.language
+            ), None
+        except RetrievalError as exc:
+            log.warning("retrieval failed: %s", exc)
+            return [], exc.user_message
+
+    def ask(
+        self,
+        question: str,
+        thread: Thread | None = None,
+        use_llm: bool = True,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        """Answer a question in its own language, grounded in catalog, rules and guides."""
+        understood = self.understand(question, thread)
+        passages, retrieval_error = self.retrieve(understood)
+        cites = compose.citations(passages)
+        answer = self._deterministic(understood, cites)
+        why = ""
+        if use_llm and self.llm is not None:
+            phrased, why = self._phrase(understood, answer, cites, thread, on_token)
+            if phrased is not None:
+                answer.text = phrased
+                answer.llm = LLMInfo(used=True, model=self.llm.model)
+        else:
+            why = "" if not use_llm else "no Ollama configured"
+        if not answer.llm.used:
+            answer.llm = LLMInfo(
+                used=False, model=self.llm.model if self.llm else None, error=why or None
+            )
+            suffix = f": {why}" if why else ""
+            answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
+        if retrieval_error and not passages:
+            log.info("answered without passages: %s", retrieval_error)
+        if thread is not None:
+            thread.remember(understood, question, answer.text)
+        return answer
+
+    def _phrase(
+        self,
+        understood: Understanding,
+        answer: Answer,
+        cites: list[Citation],
+        thread: Thread | None,
+        on_token: OnToken | None,
+    ) -> tuple[str | None, str]:
+        assert self.llm is not None
+        allowed = set(understood.models) | {
+            c["model"] for c in answer.data.get("candidates", []) if c["status"] in ("ok", "warn")
+        }
+        messages = build_messages(understood, answer.text, cites, thread.history if thread else [])
+        pieces: list[str] = []
+        try:
+            for piece in self.llm.stream(messages):
+                pieces.append(piece)
+                if on_token is not None:
+                    on_token(piece)
+        except LLMUnavailable as exc:
+            log.info("LLM unavailable: %s", exc)
+            return None, exc.user_message
+        text = "".join(pieces).strip()
+        facts = answer.text + "\n" + "\n".join(f"{c.title} {c.snippet}" for c in cites)
+        report = check(text, facts, allowed, self.extractor)
+        if not text or not report.ok:
+            reason = report.describe() or "empty reply"
+            log.warning("LLM answer replaced: %s", reason)
+            return None, f"the model's answer was replaced because it {reason}"
+        return text, ""
+
+    def _deterministic(self, understood: Understanding, cites: list[Citation]) -> Answer:
+        lang, req = understood.language, understood.requirements
+        answer = Answer(
+            question=understood.text,
+            language=lang,
+            text="",
+            understood=understood.summary(),
+            citations=cites,
+            catalog_as_of=self.catalog.as_of.isoformat() if self.catalog.as_of else None,
+        )
+        answer.data["requirements"] = req.model_dump(mode="json", exclude_defaults=True)
+        lines = [understood.summary(), ""]
+        try:
+            lines += self._body(understood, answer)
+        except AdvisorError as exc:
+            lines.append(exc.user_message)
+        lines += [""] + compose.guide_lines(cites, lang)
+        if answer.catalog_as_of:
+            lines += ["", compose.say(lang, "as_of", date=answer.catalog_as_of)]
+        answer.text = "\n".join(lines).strip()
+        return answer
+
+    def _body(self, understood: Understanding, answer: Answer) -> list[str]:
+        lang, req, models = understood.language, understood.requirements, understood.models
+        lines: list[str] = []
+        if understood.intent == "compare" and len(models) >= 2:
+            result = self.advice.compare(models[:4], req)
+            answer.tables.append(compose.comparison_table(result))
+            answer.data["comparison"] = result.model_dump(mode="json")
+            return compose.comparison_lines(result, self.catalog, lang)
+        if understood.intent == "fit" and models and req.has_hardware:
+            report = self.advice.fit(models[0], req)
+            answer.tables.append(compose.fit_table(report))
+            answer.data["fit"] = report.model_dump(mode="json")
+            return [compose.fit_sentence(report, lang), *[f"- {n}" for n in report.notes]]
+        families = frozenset(m for m in models if m in self.catalog.families)
+        variants = [m for m in models if m in self.catalog.variants]
+        if variants:
+            lines.append(compose.say(lang, "asked"))
+            for name in variants[:3]:
+                lines += compose.why_not_lines(self.advice.why_not(name, req), lang)
+            lines.append("")
+        if (
+            understood.intent == "explain"
+            and not req.model_dump(exclude_defaults=True)
+            and not families
+        ):
+            return lines or ([] if answer.citations else [compose.say(lang, "nothing")])
+        rec = self.advice.recommend(req, limit=5, families=families)
+        answer.data["candidates"] = [_candidate_json(c) for c in rec.candidates]
+        if rec.candidates:
+            lines.append(compose.say(lang, "fits"))
+            lines += [
+                compose.candidate_line(i, c, self.catalog, lang)
+                for i, c in enumerate(rec.candidates, 1)
+            ]
+            answer.tables.append(compose.verdict_table(rec.candidates, self.catalog))
+            answer.follow_ups = [
+                f"/why-not {rec.candidates[0].model}",
+                f"/compare {' '.join(c.model for c in rec.candidates[:2])}",
+            ]
+        else:
+            lines.append(compose.say(lang, "none"))
+        return lines
+
+
+def _candidate_json(verdict: Any) -> dict[str, Any]:
+    return {
+        "model": verdict.model,
+        "status": verdict.status.value,
+        "score": verdict.score,
+        "reasons": [
+            {"rule": r.rule, "severity": r.severity, "message": r.message} for r in verdict.reasons
+        ],
+        "fit": verdict.fit.model_dump() if verdict.fit else None,
+    }
+
+
+def expand_query(text: str) -> str:
+    """The question plus English glossary terms for its Chinese words, for retrieval."""
+    extra = [en for zh, en in lexicon()["glossary"].items() if zh in text]
+    return " ".join([text, *extra])
