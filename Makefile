@@ -28,7 +28,8 @@ catalog: setup
 	$(ADVISOR) catalog load
 
 run: catalog
-	@$(ADVISOR) tour
+	@$(ADVISOR) index rebuild
+	@$(ADVISOR) chat
 
 test: catalog
 	@$(PY) -m pytest; rc=$$?; \

@@ -21,11 +21,12 @@ from typing import Any
 
 from bot import compose
 from bot.answer import Answer, Citation, LLMInfo
+from bot.commands import help_text, parse, understand_request
 from bot.errors import AdvisorError, LLMUnavailable, RetrievalError
 from bot.grounding import check
 from bot.llm import Message, OllamaChat
 from bot.prompts import build_messages
-from bot.understand import Extractor, Understanding, lexicon
+from bot.understand import Extractor, Understanding, detect_language, lexicon
 from knowledge.index import KnowledgeIndex, Passage
 from knowledge.store import Catalog
 from rules.advice import Advice
@@ -118,6 +119,22 @@ class Advisor:
             log.warning("retrieval failed: %s", exc)
             return [], exc.user_message
 
+    def handle(
+        self,
+        text: str,
+        thread: Thread | None = None,
+        use_llm: bool = True,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        """Answer one chat message: a slash command or free text (what adapters call)."""
+        request = parse(text)
+        if request.command.name == "help":
+            return Answer(question=text, language=detect_language(text), text=help_text())
+        if request.command.name == "ask":
+            return self.ask(request.args, thread, use_llm, on_token)
+        understood = understand_request(request, self.extractor)
+        return self.respond(understood, thread, use_llm, on_token)
+
     def ask(
         self,
         question: str,
@@ -126,7 +143,17 @@ class Advisor:
         on_token: OnToken | None = None,
     ) -> Answer:
         """Answer a question in its own language, grounded in catalog, rules and guides."""
-        understood = self.understand(question, thread)
+        return self.respond(self.understand(question, thread), thread, use_llm, on_token)
+
+    def respond(
+        self,
+        understood: Understanding,
+        thread: Thread | None = None,
+        use_llm: bool = True,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        """Answer what was understood (from free text or a parsed command)."""
+        question = understood.text
         passages, retrieval_error = self.retrieve(understood)
         cites = compose.citations(passages)
         answer = self._deterministic(understood, cites)
@@ -218,6 +245,15 @@ class Advisor:
             return [compose.fit_sentence(report, lang), *[f"- {n}" for n in report.notes]]
         families = frozenset(m for m in models if m in self.catalog.families)
         variants = [m for m in models if m in self.catalog.variants]
+        if understood.intent == "why-not" and variants:
+            verdict = self.advice.why_not(variants[0], req)
+            lines += compose.why_not_lines(verdict, lang)
+            if verdict.alternatives:
+                lines.append(
+                    ("Allowed instead: " if lang == "en" else "可以改用：")
+                    + ", ".join(verdict.alternatives)
+                )
+            return lines
         if variants:
             lines.append(compose.say(lang, "asked"))
             for name in variants[:3]:

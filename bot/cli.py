@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bot import cli_rules
+from bot import cli_chat, cli_rules
 from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.errors import AdvisorError, CatalogError
 from bot.logs import report_incident, setup_logging
@@ -37,6 +37,9 @@ app.add_typer(catalog_app, name="catalog")
 
 
 app.add_typer(cli_rules.rules_app, name="rules")
+app.add_typer(cli_chat.index_app, name="index")
+app.command()(cli_chat.ask)
+app.command()(cli_chat.chat)
 app.command()(cli_rules.fit)
 app.command()(cli_rules.recommend)
 app.command()(cli_rules.compare)
@@ -293,25 +296,6 @@ def config(as_json: JsonOpt = False) -> None:
     for key, value in view.items():
         table.add_row(key, "-" if value is None else str(value))
     out.print(table)
-
-
-@app.command()
-def tour() -> None:
-    """A short tour of what the advisor can do (what `make run` shows)."""
-    out.print("[bold]LLM Advisor[/bold]: a sourced model catalog you can query.\n")
-    out.print("[dim]$ advisor models --provider meta --max-params 10[/dim]")
-    models(
-        family=None,
-        provider="meta",
-        license=None,
-        open_weights=False,
-        max_params=10,
-        flavor=None,
-        as_json=False,
-    )
-    out.print("\n[dim]$ advisor show llama2[/dim]")
-    show(name="llama2", as_json=False)
-    out.print("\nTry: advisor show 'mistral-7b' · advisor licenses · advisor gpus · advisor --help")
 
 
 def main() -> None:

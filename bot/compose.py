@@ -19,23 +19,33 @@ from rules.fit import FitReport
 TEXT = {
     "en": {
         "fits": "Models that meet these requirements, best first:",
-        "none": "No model in the catalog meets all of these requirements. Loosen one (hardware, license or context) and ask again.",
+        "none": (
+            "No model in the catalog meets all of these requirements. "
+            "Loosen one (hardware, license or context) and ask again."
+        ),
         "guides": "From our guides:",
-        "deterministic": "Deterministic answer built from the catalog and rules (no language model was used{why}).",
+        "deterministic": (
+            "Deterministic answer built from the catalog and rules "
+            "(no language model was used{why})."
+        ),
         "as_of": "Catalog facts as of {date}.",
         "asked": "About the models you named:",
         "allowed": "allowed",
         "warn": "allowed, with conditions",
         "reject": "not allowed",
         "unknown": "cannot be decided",
-        "fit_best": "Best fit: {p}, {t} GiB of {v} GiB ({h} GiB free), about {s} tokens/s (estimate).",
+        "fit_best": (
+            "Best fit: {p}, {t} GiB of {v} GiB ({h} GiB free), about {s} tokens/s (estimate)."
+        ),
         "fit_none": "It does not fit at any precision tried.",
-        "fit_offload": "Best option: {p} with {o} GiB offloaded to system RAM, about {s} tokens/s (slow).",
+        "fit_offload": (
+            "Best option: {p} with {o} GiB offloaded to system RAM, about {s} tokens/s (slow)."
+        ),
         "nothing": "I found nothing relevant in the catalog or the guides for this question.",
     },
     "zh": {
         "fits": "符合这些要求的模型（按推荐顺序）：",
-        "none": "目录中没有模型能同时满足这些要求。请放宽其中一项（硬件、许可证或上下文长度）后再问。",
+        "none": "目录中没有模型能同时满足这些要求。请放宽其中一项（硬件、许可证或上下文）再问。",
         "guides": "参考指南：",
         "deterministic": "这是根据模型目录和规则生成的确定性回答（未使用语言模型{why}）。",
         "as_of": "目录数据截至 {date}。",
@@ -44,7 +54,7 @@ TEXT = {
         "warn": "可以使用，但有条件",
         "reject": "不可使用",
         "unknown": "无法判断",
-        "fit_best": "最佳方案：{p}，占用 {t} GiB / {v} GiB（剩余 {h} GiB），约 {s} tokens/s（估算）。",
+        "fit_best": "最佳方案：{p}，占用 {t} / {v} GiB（剩余 {h} GiB），约 {s} tokens/s（估算）。",
         "fit_none": "在尝试的所有精度下都放不下。",
         "fit_offload": "可行方案：{p}，需要把 {o} GiB 卸载到内存，约 {s} tokens/s（较慢）。",
         "nothing": "在模型目录和指南中没有找到与这个问题相关的内容。",
@@ -117,7 +127,8 @@ def fit_table(report: FitReport) -> Table:
         for o in report.options
     ]
     return Table(
-        f"{report.model} on {report.hardware.count}x {report.hardware.gpu}, {report.context} tokens",
+        f"{report.model} on {report.hardware.count}x {report.hardware.gpu}, "
+        f"{report.context} tokens",
         ["precision", "weights GiB", "KV GiB", "total GiB", "fits", "tok/s (est.)"],
         rows,
     )
@@ -191,9 +202,8 @@ def comparison_lines(result: Comparison, catalog: Catalog, lang: str) -> list[st
 
 def why_not_lines(result: WhyNot, lang: str) -> list[str]:
     """A model's status and every reason, for "why not" and for models the user named."""
-    lines = [
-        f"**{result.model}**: {say(lang, result.status.value if result.status.value != 'ok' else 'allowed')}"
-    ]
+    status = result.status.value if result.status.value != "ok" else "allowed"
+    lines = [f"**{result.model}**: {say(lang, status)}"]
     lines += [f"- {r.message}" for r in result.reasons if r.message]
     return lines
 

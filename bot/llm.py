@@ -32,7 +32,8 @@ class OllamaChat:
         self.host = host
         self.model = model
         self.timeout = timeout
-        self._client = ollama.Client(host=host, timeout=timeout)
+        # Connecting should fail fast (no server is the common case); generating may take long.
+        self._client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=3.0))
 
     def stream(
         self, messages: list[Message], options: dict[str, Any] | None = None

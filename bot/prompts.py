@@ -18,7 +18,8 @@ from bot.understand import Understanding
 SYSTEM = """You are LLM Advisor, helping a team choose, size and run large language models.
 Answer in {language_name}. Use ONLY the facts and passages below. Rules:
 - Recommend only models listed in the facts as meeting the requirements; never name any other model.
-- Copy figures (GiB, parameters, context, prices, tokens/s) exactly from the facts; do not compute new ones.
+- Copy figures (GiB, parameters, context, prices, tokens/s) exactly from the facts;
+  do not compute new ones.
 - When a license is conditional, say so and give the condition.
 - Cite passages as [n] when you use them. Be concise: at most 12 lines.
 

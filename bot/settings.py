@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     ollama_model: str = Field(
         default="qwen2.5:7b-instruct", description="Model that phrases answers"
     )
+    ollama_timeout: float = Field(default=60.0, gt=0, description="Seconds before falling back")
     embedding_model: str = Field(
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="sentence-transformers model for the knowledge index",

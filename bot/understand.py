@@ -14,6 +14,7 @@ the text names it ("中文摘要"), not because the question is written in it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -85,7 +86,7 @@ class Understanding:
 @cache
 def lexicon() -> dict[str, Any]:
     """The word lists, read once."""
-    return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
 
 
 def detect_language(text: str) -> str:
@@ -196,10 +197,8 @@ class Extractor:
             ident = self._model_ids[match.group(1)]
             size = re.match(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b)(?![a-z0-9])", text[match.end() :])
             if ident in self.catalog.families and size:
-                try:
+                with contextlib.suppress(CatalogError):
                     ident = self.resolver.resolve(f"{ident}-{size.group(1)}").variant.id
-                except CatalogError:
-                    pass
             if ident not in found:
                 found.append(ident)
         return found
@@ -309,7 +308,8 @@ def _memory(text: str, has_gpu: bool) -> dict[str, Any]:
 def _context(text: str) -> dict[str, Any]:
     match = re.search(
         r"(?:(\d+)\s*k\s*(?:tokens?\s*)?(?:of\s+)?(?:context|ctx|window|token|上下文)"
-        r"|(?:context|上下文|window|ctx)(?:\s*(?:length|window|of|长度|至少|要|需要|of at least))*\s*[:：]?\s*(\d+)\s*k"
+        r"|(?:context|上下文|window|ctx)"
+        r"(?:\s*(?:length|window|of|长度|至少|要|需要|of at least))*\s*[:：]?\s*(\d+)\s*k"
         r"|(\d+)\s*k\s*tokens)",
         text,
     )
@@ -346,7 +346,8 @@ def _money_and_users(text: str) -> dict[str, Any]:
         raw = rpd.group(1) or rpd.group(3)
         found["requests_per_day"] = _number(raw, rpd.group(2) or rpd.group(4))
     users = re.search(
-        r"(\d[\d,.]*)\s*(k|m|million|b)?\s*(?:monthly active users|monthly users|mau|users|active users)"
+        r"(\d[\d,.]*)\s*(k|m|million|b)?\s*"
+        r"(?:monthly active users|monthly users|mau|users|active users)"
         r"|(\d[\d,.]*)\s*(万|百万|亿)?\s*(?:月活|用户|月活跃用户)"
         r"|月活\s*(?:用户)?\s*(?:大概|约|有)?\s*(\d[\d,.]*)\s*(万|百万|亿)?",
         text,
@@ -365,7 +366,8 @@ def _intent(text: str) -> str:
     if re.search(r"what models|which models|什么模型|哪些模型|哪个模型", text):
         return "recommend"
     if re.search(
-        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b|跑得动|能跑|放得下|装得下|需要多少显存",
+        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b"
+        r"|跑得动|能跑|放得下|装得下|需要多少显存",
         text,
     ):
         return "fit"

@@ -1,4 +1,4 @@
-"""The knowledge index: guides, model cards and ingested documents, searchable by meaning and by name.
+"""The knowledge index: guides, model cards and documents, searchable by meaning and by name.
 
 Storage is a chromadb PersistentClient in the data directory behind langchain's ``Chroma``
 vector store, with sentence-transformers embeddings (all-MiniLM-L6-v2 by default, loaded
@@ -105,10 +105,25 @@ def tokens(text: str) -> list[str]:
     return found
 
 
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], None
+    for m in re.finditer(r"^```", text, re.M):
+        if start is None:
+            start = m.start()
+        else:
+            spans.append((start, m.end()))
+            start = None
+    return spans
+
+
 def split_sections(text: str) -> list[tuple[str, str]]:
-    """(section heading, body) pairs; text before the first heading belongs to the title."""
+    """(section heading, body) pairs; text before the first heading belongs to the title.
+
+    A ``#`` line inside a fenced code block is code (a shell comment), not a heading.
+    """
     parts: list[tuple[str, str]] = []
-    matches = list(_HEADING.finditer(text))
+    code = _code_spans(text)
+    matches = [m for m in _HEADING.finditer(text) if not any(a <= m.start() < b for a, b in code)]
     if not matches:
         return [("", text.strip())]
     if matches[0].start() > 0 and text[: matches[0].start()].strip():
@@ -139,7 +154,7 @@ def _windows(body: str) -> list[str]:
 
 def chunk(doc: Document, model_names: dict[str, str] | None = None) -> list[Chunk]:
     """Chunks of one document, each prefixed with its title and section for context."""
-    chunks = []
+    chunks: list[Chunk] = []
     for section, body in split_sections(doc.text):
         for i, piece in enumerate(_windows(body)):
             header = f"{doc.title} — {section}" if section else doc.title
@@ -189,6 +204,34 @@ def embedding_model_path(name: str) -> str:
     return name
 
 
+class _LazyEmbeddings:
+    """langchain's HuggingFaceEmbeddings, created on first use.
+
+    Loading the model takes seconds; checking that nothing changed, or answering with the
+    keyword index alone, should not pay for it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._model: Any = None
+
+    def _embeddings(self) -> Any:
+        if self._model is None:
+            from langchain_huggingface import HuggingFaceEmbeddings
+
+            self._model = HuggingFaceEmbeddings(
+                model_name=embedding_model_path(self.name),
+                encode_kwargs={"normalize_embeddings": True},
+            )
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embeddings().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embeddings().embed_query(text)
+
+
 class KnowledgeIndex:
     """A persistent chroma collection plus an in-memory keyword index over the same chunks."""
 
@@ -204,16 +247,11 @@ class KnowledgeIndex:
         if self._store is None:
             try:
                 from langchain_chroma import Chroma
-                from langchain_huggingface import HuggingFaceEmbeddings
 
-                embeddings = HuggingFaceEmbeddings(
-                    model_name=embedding_model_path(self.embedding_model),
-                    encode_kwargs={"normalize_embeddings": True},
-                )
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._store = Chroma(
                     collection_name=COLLECTION,
-                    embedding_function=embeddings,
+                    embedding_function=_LazyEmbeddings(self.embedding_model),  # type: ignore[arg-type]
                     persist_directory=str(self.directory),
                     collection_metadata={"hnsw:space": "cosine"},
                 )
@@ -225,7 +263,7 @@ class KnowledgeIndex:
         return self._store
 
     def _all(self) -> dict[str, Any]:
-        return self._vectors().get(include=["documents", "metadatas"])  # type: ignore[no-any-return]
+        return self._vectors().get(include=["documents", "metadatas"])
 
     def status(self) -> IndexStatus:
         """How many sources and chunks are indexed, by kind."""

@@ -1,4 +1,4 @@
-"""Deterministic understanding of English and Chinese questions (tests/bot/extraction_cases.yaml)."""
+"""Deterministic understanding of English and Chinese questions (extraction_cases.yaml)."""
 
 from __future__ import annotations
 

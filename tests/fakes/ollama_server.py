@@ -187,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         name = body.get("model", "")
         model = self.state.pullable.get(name)
         if model is None:
-            self._json(404, {"error": f"pull model manifest: file does not exist"})
+            self._json(404, {"error": "pull model manifest: file does not exist"})
             return
 
         def progress() -> Iterator[dict[str, Any]]:

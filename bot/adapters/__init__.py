@@ -1,0 +1,1 @@
+"""Adapters: platform events in, rendered answers out; only they import platform SDKs."""

@@ -1,0 +1,50 @@
+"""Composition root: build the advisor from settings.
+
+Everything that needs an Advisor (the CLI, the terminal chat, Slack, Discord) builds it
+here, so they all read the same catalog, rules, index and Ollama settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.advisor import Advisor
+from bot.llm import OllamaChat
+from bot.settings import Settings
+from knowledge.cards import family_cards, model_names
+from knowledge.guides import read_guides
+from knowledge.index import KnowledgeIndex, RebuildReport
+from knowledge.store import Catalog, open_catalog
+from rules.packs import load_rules
+
+log = logging.getLogger("advisor")
+
+
+def index_dir(settings: Settings) -> Path:
+    """Where the chroma index lives."""
+    return settings.data_dir / "index"
+
+
+def open_index(settings: Settings) -> KnowledgeIndex:
+    """The knowledge index in the data directory (opened lazily on first search)."""
+    return KnowledgeIndex(index_dir(settings), settings.embedding_model)
+
+
+def rebuild_index(index: KnowledgeIndex, catalog: Catalog) -> RebuildReport:
+    """Index the guides and a card per model family; unchanged sources are skipped."""
+    documents = [g.document() for g in read_guides()] + family_cards(catalog)
+    return index.rebuild(documents, model_names(catalog))
+
+
+def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = True) -> Advisor:
+    """An advisor wired to the configured database, rules, index and Ollama."""
+    catalog = open_catalog(settings)
+    rules = load_rules(settings.rules_dir)
+    index = open_index(settings) if use_index else None
+    llm = (
+        OllamaChat(settings.ollama_host, settings.ollama_model, settings.ollama_timeout)
+        if use_llm
+        else None
+    )
+    return Advisor(catalog, rules, index=index, llm=llm)

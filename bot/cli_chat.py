@@ -1,0 +1,80 @@
+"""CLI commands that talk: ask once, chat in the terminal, and manage the knowledge index.
+
+Registered by bot/cli.py. These load the embedding model on first search, so they are the
+only commands that import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.adapters.console import chat as run_chat
+from bot.adapters.render_terminal import render_terminal
+from bot.app import build_advisor, open_index, rebuild_index
+from bot.console import JsonOpt, out, print_json
+from bot.settings import load_settings
+from knowledge.store import open_catalog
+
+index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="A question or a /command, English or Chinese.")],
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Answer without Ollama (deterministic).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer one question with sources (Ollama when it answers, else deterministic)."""
+    advisor = build_advisor(load_settings(), use_llm=not no_llm)
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        if not as_json:
+            streamed.append(piece)
+            out.print(piece, end="", markup=False, highlight=False, soft_wrap=True)
+
+    answer = advisor.handle(question, on_token=on_token)
+    if as_json:
+        print_json(answer.as_json())
+        return
+    if streamed:
+        out.print()
+    out.print(render_terminal(answer, show_text=not answer.llm.used))
+
+
+def chat() -> None:
+    """Chat in the terminal (what `make run` opens without Slack or Discord tokens)."""
+    settings = load_settings()
+    advisor = build_advisor(settings)
+    if advisor.index is not None and advisor.index.status().chunks == 0:
+        out.print("[dim]Building the knowledge index (first run only)...[/dim]")
+        rebuild_index(advisor.index, advisor.catalog)
+    run_chat(advisor, out)
+
+
+@index_app.command("rebuild")
+def index_rebuild(as_json: JsonOpt = False) -> None:
+    """Index the guides and model cards; only changed sources are re-embedded."""
+    settings = load_settings()
+    report = rebuild_index(open_index(settings), open_catalog(settings))
+    if as_json:
+        print_json(vars(report))
+        return
+    out.print(
+        f"Index: {report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged ({report.chunks_embedded} chunks embedded)."
+    )
+
+
+@index_app.command("status")
+def index_status(as_json: JsonOpt = False) -> None:
+    """How many sources and chunks are indexed."""
+    status = open_index(load_settings()).status()
+    if as_json:
+        print_json(vars(status))
+        return
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(status.by_kind.items())) or "empty"
+    out.print(f"Index: {status.sources} sources, {status.chunks} chunks ({kinds}).")

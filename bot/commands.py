@@ -1,0 +1,169 @@
+"""One command grammar for every adapter: slash commands and free text.
+
+The registry below is the single list of commands: the terminal chat, Slack and Discord
+all parse with :func:`parse`, the help text comes from it, and so does the generated
+reference in docs/commands.md (``make docs``). A command becomes an
+:class:`~bot.understand.Understanding` — the same object free text becomes — so every
+path through the advisor is the same after parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.errors import AdvisorError, CatalogError
+from bot.understand import Extractor, Understanding, detect_language
+
+
+class UsageError(AdvisorError):
+    """A command with missing or malformed arguments."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    example: str
+    aliases: tuple[str, ...] = ()
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "ask",
+        "/ask QUESTION",
+        "Ask anything, in English or Chinese (plain text works too).",
+        "/ask which open model can we use commercially on one 24 GB GPU?",
+    ),
+    Command(
+        "recommend",
+        "/recommend REQUIREMENTS",
+        "Rank the models that meet your requirements.",
+        "/recommend commercial, 2x4090, code, 32k context",
+    ),
+    Command(
+        "compare",
+        "/compare MODEL MODEL [MODEL MODEL] [on HARDWARE]",
+        "Side-by-side license, size, context, memory, fit, prices and benchmarks.",
+        "/compare llama2 mistral on 4090",
+    ),
+    Command(
+        "fit",
+        "/fit MODEL HARDWARE [context N] [PRECISION]",
+        "Memory at each precision on your hardware, the best fit and a speed estimate.",
+        "/fit mixtral-8x7b 2x4090",
+    ),
+    Command(
+        "why-not",
+        "/why-not MODEL [REQUIREMENTS]",
+        "Every rule that speaks for or against a model.",
+        "/why-not llama2-70b-chat commercial 900M users",
+        aliases=("whynot", "why"),
+    ),
+    Command("help", "/help", "This list.", "/help"),
+)
+_BY_NAME = {alias: c for c in COMMANDS for alias in (c.name, *c.aliases)}
+
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed message: which command, and the text after it."""
+
+    command: Command
+    args: str
+    raw: str
+
+
+def parse(text: str) -> Request:
+    """Slash command or free text -> Request; unknown commands are a usage error."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return Request(_BY_NAME["ask"], stripped, text)
+    name, _, args = stripped[1:].partition(" ")
+    command = _BY_NAME.get(name.lower())
+    if command is None:
+        known = ", ".join(f"/{c.name}" for c in COMMANDS)
+        raise UsageError(f"Unknown command /{name}. Commands: {known}. Or just ask in plain words.")
+    return Request(command, args.strip(), text)
+
+
+def _split_models(extractor: Extractor, words: list[str]) -> tuple[list[str], str]:
+    """Leading model names (longest spelling first) and the rest of the text."""
+    models, i = [], 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            try:
+                models.append(extractor.resolver.resolve(" ".join(words[i:j])).variant.id)
+            except CatalogError:
+                continue
+            i = j
+            break
+        else:
+            break
+    return models, " ".join(words[i:])
+
+
+def understand_request(request: Request, extractor: Extractor) -> Understanding:
+    """Turn a parsed command into what the advisor answers."""
+    name, args = request.command.name, request.args
+    if name == "ask":
+        if not args:
+            raise UsageError(f"Usage: {request.command.usage}")
+        return extractor.understand(args)
+    if name == "recommend":
+        understood = extractor.understand(args)
+        return Understanding(
+            args, understood.language, understood.requirements, understood.models, "recommend"
+        )
+    words = [
+        w for w in re.split(r"[\s,]+", args) if w and w.lower() not in ("on", "vs", "and", "with")
+    ]
+    models, rest = _split_models(extractor, words)
+    language = detect_language(args)
+    requirements = extractor.understand(rest).requirements
+    if name == "compare":
+        if len(models) < 2:
+            raise UsageError(
+                f"Usage: {request.command.usage} — for example {request.command.example}"
+            )
+        return Understanding(args, language, requirements, models[:4], "compare")
+    if name == "fit":
+        if not models or not requirements.has_hardware:
+            raise UsageError(
+                f"Usage: {request.command.usage} — for example {request.command.example}"
+            )
+        return Understanding(args, language, requirements, models[:1], "fit")
+    if name == "why-not":
+        if not models:
+            raise UsageError(
+                f"Usage: {request.command.usage} — for example {request.command.example}"
+            )
+        return Understanding(args, language, requirements, models[:1], "why-not")
+    raise UsageError(f"Usage: {request.command.usage}")
+
+
+def help_text() -> str:
+    """The command list, for /help and the terminal."""
+    lines = ["Commands (or just ask in plain English or Chinese):"]
+    lines += [f"  {c.usage:<48} {c.summary}" for c in COMMANDS]
+    return "\n".join(lines)
+
+
+def reference_markdown() -> str:
+    """docs/commands.md: the same registry as a Markdown reference."""
+    lines = ["# Command reference", "", "Generated from `bot/commands.py` by `make docs`.", ""]
+    for c in COMMANDS:
+        lines += [
+            f"## /{c.name}",
+            "",
+            c.summary,
+            "",
+            f"Usage: `{c.usage}`",
+            "",
+            f"Example: `{c.example}`",
+            "",
+        ]
+        if c.aliases:
+            lines += [f"Also: {', '.join('/' + a for a in c.aliases)}", ""]
+    return "\n".join(lines)
