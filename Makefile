@@ -7,7 +7,7 @@ ADVISOR := $(VENV)/bin/advisor
 TORCH_STAMP := $(VENV)/.torch-2.13.0
 SETUP_STAMP := $(VENV)/.setup
 
-.PHONY: setup run test lint bench catalog clean
+.PHONY: setup run test lint bench catalog clean docs
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -46,3 +46,6 @@ bench: catalog
 
 clean:
 	rm -rf $(VENV) .advisor .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+docs: setup
+	$(PY) -c "from bot.commands import reference_markdown; print(reference_markdown(), end='')" > docs/commands.md

@@ -164,7 +164,7 @@ class Advisor:
                 answer.text = phrased
                 answer.llm = LLMInfo(used=True, model=self.llm.model)
         else:
-            why = "" if not use_llm else "no Ollama configured"
+            why = ""  # deliberately without a language model (--no-llm)
         if not answer.llm.used:
             answer.llm = LLMInfo(
                 used=False, model=self.llm.model if self.llm else None, error=why or None

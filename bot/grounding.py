@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from bot.understand import Extractor
 
 _FIGURE = re.compile(
-    r"(?<![\w.\[])\$?\s?(\d+(?:[.,]\d+)?)\s?(gib|gb|b\b|k\b|m\b|tokens|tok/s|%|亿|万)", re.I
+    r"(?<![\w.\[\-])\$?\s?(\d+(?:[.,]\d+)?)\s?(gib|gb|b\b|k\b|m\b|tokens|tok/s|%|亿|万)", re.I
 )
+_UNIT = {"gb": "gib", "tokens": "k"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,13 @@ class GroundingReport:
         return "; ".join(parts)
 
 
-def _numbers(text: str) -> list[float]:
-    return [float(m.replace(",", "")) for m in re.findall(r"\d+(?:[.,]\d+)?", text)]
+def _figures(text: str) -> list[tuple[float, str]]:
+    """(value, unit) pairs; GB and GiB count as one unit, as do tokens and k."""
+    found = []
+    for match in _FIGURE.finditer(text):
+        unit = match.group(2).lower()
+        found.append((float(match.group(1).replace(",", "")), _UNIT.get(unit, unit)))
+    return found
 
 
 def check(
@@ -58,12 +64,14 @@ def check(
     }
     named = extractor.models(answer.lower())
     unknown = [m for m in named if m not in allowed_set and m not in families]
-    known_numbers = _numbers(facts)
+    known = _figures(facts)
+    plain = [float(n.replace(",", "")) for n in re.findall(r"\d+(?:[.,]\d+)?", facts)]
     unsupported = []
     for match in _FIGURE.finditer(answer):
         value = float(match.group(1).replace(",", ""))
-        if value <= 10 and match.group(2).lower() not in ("gib", "gb", "%"):
-            continue
-        if not any(abs(value - n) <= max(0.05 * abs(n), 0.051) for n in known_numbers):
+        unit = _UNIT.get(match.group(2).lower(), match.group(2).lower())
+        same_unit = [n for n, u in known if u == unit] or plain
+        # Rounding is fine ("19.4 GiB" for 19.43); a different number is not.
+        if not any(abs(value - n) <= max(0.01 * abs(n), 0.051) for n in same_unit):
             unsupported.append(match.group(0).strip())
     return GroundingReport(unknown_models=unknown, unsupported_figures=unsupported)

@@ -87,3 +87,21 @@ def ollama_server():  # type: ignore[no-untyped-def]
 
     with OllamaServer(FakeOllama()) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def knowledge_dir(tmp_path_factory: pytest.TempPathFactory, catalog):  # type: ignore[no-untyped-def]
+    """A data directory whose index holds every guide and family card (built once, ~20 s)."""
+    from bot.app import rebuild_index
+    from knowledge.index import KnowledgeIndex
+
+    data_dir = tmp_path_factory.mktemp("knowledge")
+    rebuild_index(KnowledgeIndex(data_dir / "index"), catalog)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def knowledge_index(knowledge_dir: Path):  # type: ignore[no-untyped-def]
+    from knowledge.index import KnowledgeIndex
+
+    return KnowledgeIndex(knowledge_dir / "index")
