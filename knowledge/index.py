@@ -246,6 +246,7 @@ class KnowledgeIndex:
     def _vectors(self) -> Any:
         if self._store is None:
             try:
+                from chromadb.config import Settings as ChromaSettings
                 from langchain_chroma import Chroma
 
                 self.directory.mkdir(parents=True, exist_ok=True)
@@ -254,6 +255,11 @@ class KnowledgeIndex:
                     embedding_function=_LazyEmbeddings(self.embedding_model),  # type: ignore[arg-type]
                     persist_directory=str(self.directory),
                     collection_metadata={"hnsw:space": "cosine"},
+                    client_settings=ChromaSettings(
+                        anonymized_telemetry=False,
+                        is_persistent=True,
+                        persist_directory=str(self.directory),
+                    ),
                 )
             except Exception as exc:  # noqa: BLE001 - any failure here means "no index"
                 raise RetrievalError(
