@@ -16,7 +16,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import compose
@@ -125,15 +125,24 @@ class Advisor:
         thread: Thread | None = None,
         use_llm: bool = True,
         on_token: OnToken | None = None,
+        language: str | None = None,
+        model: str | None = None,
     ) -> Answer:
-        """Answer one chat message: a slash command or free text (what adapters call)."""
+        """Answer one chat message: a slash command or free text (what adapters call).
+
+        ``language`` forces the answer's language and ``model`` the Ollama model (a team
+        profile's choices); by default the question's language and the configured model.
+        """
         request = parse(text)
         if request.command.name == "help":
             return Answer(question=text, language=detect_language(text), text=help_text())
         if request.command.name == "ask":
-            return self.ask(request.args, thread, use_llm, on_token)
-        understood = understand_request(request, self.extractor)
-        return self.respond(understood, thread, use_llm, on_token)
+            understood = self.understand(request.args, thread)
+        else:
+            understood = understand_request(request, self.extractor)
+        if language:
+            understood = replace(understood, language=language)
+        return self.respond(understood, thread, use_llm, on_token, model)
 
     def ask(
         self,
@@ -151,6 +160,7 @@ class Advisor:
         thread: Thread | None = None,
         use_llm: bool = True,
         on_token: OnToken | None = None,
+        model: str | None = None,
     ) -> Answer:
         """Answer what was understood (from free text or a parsed command)."""
         question = understood.text
@@ -158,17 +168,16 @@ class Advisor:
         cites = compose.citations(passages)
         answer = self._deterministic(understood, cites)
         why = ""
-        if use_llm and self.llm is not None:
-            phrased, why = self._phrase(understood, answer, cites, thread, on_token)
+        llm = self.llm.with_model(model) if (self.llm and model) else self.llm
+        if use_llm and llm is not None:
+            phrased, why = self._phrase(llm, understood, answer, cites, thread, on_token)
             if phrased is not None:
                 answer.text = phrased
-                answer.llm = LLMInfo(used=True, model=self.llm.model)
+                answer.llm = LLMInfo(used=True, model=llm.model)
         else:
             why = ""  # deliberately without a language model (--no-llm)
         if not answer.llm.used:
-            answer.llm = LLMInfo(
-                used=False, model=self.llm.model if self.llm else None, error=why or None
-            )
+            answer.llm = LLMInfo(used=False, model=llm.model if llm else None, error=why or None)
             suffix = f": {why}" if why else ""
             answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
         if retrieval_error and not passages:
@@ -179,20 +188,20 @@ class Advisor:
 
     def _phrase(
         self,
+        llm: OllamaChat,
         understood: Understanding,
         answer: Answer,
         cites: list[Citation],
         thread: Thread | None,
         on_token: OnToken | None,
     ) -> tuple[str | None, str]:
-        assert self.llm is not None
         allowed = set(understood.models) | {
             c["model"] for c in answer.data.get("candidates", []) if c["status"] in ("ok", "warn")
         }
         messages = build_messages(understood, answer.text, cites, thread.history if thread else [])
         pieces: list[str] = []
         try:
-            for piece in self.llm.stream(messages):
+            for piece in llm.stream(messages):
                 pieces.append(piece)
                 if on_token is not None:
                     on_token(piece)

@@ -35,6 +35,10 @@ class OllamaChat:
         # Connecting should fail fast (no server is the common case); generating may take long.
         self._client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=3.0))
 
+    def with_model(self, model: str) -> OllamaChat:
+        """The same host and timeout, another model (a team profile's choice)."""
+        return self if model == self.model else OllamaChat(self.host, model, self.timeout)
+
     def stream(
         self, messages: list[Message], options: dict[str, Any] | None = None
     ) -> Iterator[str]:

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         description="sentence-transformers model for the knowledge index",
     )
     rules_dir: Path | None = Field(default=None, description="Directory of team rule packs")
+    admin_users: list[str] = Field(
+        default_factory=list, description="User ids allowed risky actions (empty: everyone)"
+    )
+    admin_roles: list[str] = Field(default_factory=list, description="Roles allowed risky actions")
+    rate_limit_per_minute: int = Field(
+        default=10, ge=1, description="Questions per user per minute"
+    )
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None

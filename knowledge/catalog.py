@@ -153,3 +153,26 @@ class SchemaMigration(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     applied_at: str
+
+
+class TeamProfile(SQLModel, table=True):
+    """Defaults a workspace or channel applies to every question asked there.
+
+    ``channel`` is empty for a workspace-wide profile; a channel profile overrides it
+    field by field.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    workspace: str = Field(index=True)
+    channel: str = Field(default="", index=True)
+    gpu: str | None = None
+    gpu_count: int | None = None
+    vram_gib: float | None = None
+    commercial: bool | None = None
+    open_weights: bool | None = None
+    language: str | None = None
+    ollama_model: str | None = None
+    rules_pack: str | None = None
+    updated_by: str = ""
+    updated_at: str = ""

@@ -39,8 +39,13 @@ def _create_catalog_tables(engine: Engine) -> None:
     )
 
 
+def _create_profile_table(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["teamprofile"]])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0001_catalog_tables", _create_catalog_tables),
+    ("0002_team_profiles", _create_profile_table),
 ]
 
 
