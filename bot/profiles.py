@@ -100,7 +100,7 @@ class ProfileStore:
             values[field] = self._value(field, raw)
         if not values:
             raise ProfileError(
-                "Nothing to set. Example: /llm-profile set gpu=4090 gpus=2 commercial=yes language=zh"
+                "Nothing to set. Example: /llm-profile set gpu=4090 gpus=2 commercial=yes"
             )
         return values
 
