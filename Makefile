@@ -29,7 +29,7 @@ catalog: setup
 
 run: catalog
 	@$(ADVISOR) index rebuild
-	@$(ADVISOR) chat
+	@$(ADVISOR) serve
 
 test: catalog
 	@$(PY) -m pytest; rc=$$?; \

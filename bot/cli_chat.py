@@ -6,6 +6,7 @@ only commands that import torch.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from bot.adapters.console import chat as run_chat
 from bot.adapters.render_terminal import render_terminal
 from bot.app import build_advisor, open_index, rebuild_index
 from bot.console import JsonOpt, out, print_json
+from bot.serve import adapters, chat_service, serve_chat
 from bot.settings import load_settings
 from knowledge.store import open_catalog
 
@@ -53,6 +55,20 @@ def chat() -> None:
         out.print("[dim]Building the knowledge index (first run only)...[/dim]")
         rebuild_index(advisor.index, advisor.catalog)
     run_chat(advisor, out)
+
+
+def serve() -> None:
+    """Run Slack and/or Discord (whichever tokens are set), else the terminal chat."""
+    settings = load_settings()
+    chosen = adapters(settings)
+    if not chosen:
+        chat()
+        return
+    advisor = build_advisor(settings)
+    if advisor.index is not None and advisor.index.status().chunks == 0:
+        rebuild_index(advisor.index, advisor.catalog)
+    out.print(f"Serving on {', '.join(chosen)}. Ctrl-C to stop.")
+    asyncio.run(serve_chat(chat_service(advisor, settings), settings, chosen))
 
 
 @index_app.command("rebuild")

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_http_port: int = Field(default=3000, description="Port for Slack HTTP mode")
     discord_token: SecretStr | None = None
     hf_token: SecretStr | None = None
 
