@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_http_port: int = Field(default=3000, description="Port for Slack HTTP mode")
     discord_token: SecretStr | None = None
+    discord_message_content: bool = Field(
+        default=False, description="Answer mentions and DMs (needs the message content intent)"
+    )
     hf_token: SecretStr | None = None
 
     @property

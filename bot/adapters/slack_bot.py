@@ -22,6 +22,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -69,8 +70,13 @@ def command_text(command: str, text: str) -> str:
 class SlackAdvisor:
     """Bolt listeners bound to one ChatService."""
 
-    def __init__(self, service: ChatService, pacer: ChannelPacer | None = None) -> None:
+    def __init__(
+        self, service: ChatService, pacer: ChannelPacer | None = None, workers: int = 2
+    ) -> None:
         self.service = service
+        # Answers are CPU work under the GIL: a small pool keeps the event loop free to
+        # acknowledge new requests within Slack's 3 seconds during a burst.
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-answer")
         self.pacer = pacer or ChannelPacer()
         self.seen = DuplicateGuard()
         self.threads: set[str] = set()
@@ -108,7 +114,9 @@ class SlackAdvisor:
                 )
 
         context = ChatContext(ctx.platform, ctx.workspace, ctx.channel, ctx.user, root, ctx.roles)
-        answer: Answer = await asyncio.to_thread(self.service.handle, context, text, on_token)
+        answer: Answer = await loop.run_in_executor(
+            self.executor, self.service.handle, context, text, on_token
+        )
         messages = render_slack(answer)
         await self.pacer.call(
             ctx.channel,

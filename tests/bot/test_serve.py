@@ -21,7 +21,7 @@ def test_slack_and_discord_tokens_choose_both(monkeypatch: pytest.MonkeyPatch) -
     assert adapters(load_settings()) == ["slack", "discord"]
 
 
-def test_slack_without_app_token_or_secret_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slack_needs_an_app_token_or_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADVISOR_SLACK_BOT_TOKEN", "xoxb-1")
     with pytest.raises(ConfigError) as caught:
         adapters(load_settings())
