@@ -39,6 +39,76 @@ class OllamaChat:
         """The same host and timeout, another model (a team profile's choice)."""
         return self if model == self.model else OllamaChat(self.host, model, self.timeout)
 
+    def generate(
+        self, messages: list[Message], options: dict[str, Any] | None = None
+    ) -> tuple[str, float | None, dict[str, Any]]:
+        """One full generation for trials: (text, time to first token in s, final fields).
+
+        Unlike :meth:`stream` this keeps Ollama's final chunk (durations and counts) and
+        times the first content chunk at the client.
+        """
+        start = time.perf_counter()
+        ttft: float | None = None
+        pieces: list[str] = []
+        final: dict[str, Any] = {}
+        try:
+            for chunk in self._client.chat(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                stream=True,
+                options=options or {},
+            ):
+                piece = chunk.message.content if chunk.message else ""
+                if piece:
+                    ttft = ttft if ttft is not None else time.perf_counter() - start
+                    pieces.append(piece)
+                if chunk.done:
+                    final = chunk.model_dump(exclude={"message"})
+        except ollama.ResponseError as exc:
+            raise self._response_error(exc) from exc
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise self._unreachable(exc) from exc
+        return "".join(pieces), ttft, final
+
+    def installed(self) -> list[str]:
+        """Model tags present on the host (``/api/tags``)."""
+        try:
+            return [m.model or "" for m in self._client.list().models]
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise self._unreachable(exc) from exc
+
+    def pull(self, model: str) -> Iterator[tuple[str, int | None, int | None]]:
+        """Stream (status, completed bytes, total bytes) while the host downloads ``model``."""
+        try:
+            for progress in self._client.pull(model, stream=True):
+                yield progress.status or "", progress.completed, progress.total
+        except ollama.ResponseError as exc:
+            raise LLMUnavailable(f"Pulling {model} failed: {exc.error}", detail=str(exc)) from exc
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise self._unreachable(exc) from exc
+
+    def _response_error(self, exc: ollama.ResponseError) -> LLMUnavailable:
+        if exc.status_code == 404:
+            return LLMUnavailable(
+                f"The model {self.model} is not on the Ollama server at {self.host}; "
+                f"run `ollama pull {self.model}` there or set ADVISOR_OLLAMA_MODEL.",
+                detail=str(exc.error),
+            )
+        return LLMUnavailable(
+            f"Ollama answered with an error: {exc.error}", detail=f"{exc.status_code}"
+        )
+
+    def _unreachable(self, exc: Exception) -> LLMUnavailable:
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            return LLMUnavailable(
+                f"Ollama ({self.model}) did not answer within {self.timeout:g} s.", detail=str(exc)
+            )
+        return LLMUnavailable(
+            f"No Ollama server answers at {self.host}; start it with `ollama serve` "
+            "or set ADVISOR_OLLAMA_HOST.",
+            detail=f"{type(exc).__name__}: {exc}",
+        )
+
     def stream(
         self, messages: list[Message], options: dict[str, Any] | None = None
     ) -> Iterator[str]:
@@ -61,22 +131,6 @@ class OllamaChat:
                         detail="deadline passed while streaming",
                     )
         except ollama.ResponseError as exc:
-            if exc.status_code == 404:
-                raise LLMUnavailable(
-                    f"The model {self.model} is not on the Ollama server at {self.host}; "
-                    f"run `ollama pull {self.model}` there or set ADVISOR_OLLAMA_MODEL.",
-                    detail=str(exc.error),
-                ) from exc
-            raise LLMUnavailable(
-                f"Ollama answered with an error: {exc.error}", detail=f"{exc.status_code}"
-            ) from exc
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            raise LLMUnavailable(
-                f"Ollama ({self.model}) did not answer within {self.timeout:g} s.", detail=str(exc)
-            ) from exc
-        except (httpx.HTTPError, ConnectionError) as exc:
-            raise LLMUnavailable(
-                f"No Ollama server answers at {self.host}; start it with `ollama serve` "
-                "or set ADVISOR_OLLAMA_HOST.",
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
+            raise self._response_error(exc) from exc
+        except (httpx.HTTPError, ConnectionError, TimeoutError) as exc:
+            raise self._unreachable(exc) from exc

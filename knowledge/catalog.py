@@ -176,3 +176,22 @@ class TeamProfile(SQLModel, table=True):
     rules_pack: str | None = None
     updated_by: str = ""
     updated_at: str = ""
+
+
+class Job(SQLModel, table=True):
+    """A trial or eval run: queued, running, done, failed, cancelled or interrupted."""
+
+    id: str = Field(primary_key=True)
+    kind: str
+    status: str = Field(index=True)
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    progress: str = ""
+    error: str | None = None
+    user: str = ""
+    platform: str = ""
+    channel: str = ""
+    thread: str = ""
+    created_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None

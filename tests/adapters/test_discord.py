@@ -1,0 +1,479 @@
+"""The Discord adapter through the real discord.py: raw interaction payloads in, REST calls out.
+
+discord.py's own tests build ``Interaction`` objects from raw payloads; we do the same on a
+real client whose HTTP layer (``Route.BASE``) points at a fake Discord REST API on
+loopback. The fake records every request (method, path, JSON body, arrival time), so the
+tests check what a user would see: the "thinking…" defer within Discord's 3 s, the answer
+edited into the original response, follow-ups within Discord's limits, autocomplete
+choices, and replies to mentions in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from aiohttp import web
+
+from bot.adapters.discord_bot import AdvisorClient, build_client, matching_names
+from bot.adapters.splitting import unsplit
+from bot.advisor import Advisor
+from bot.answer import Answer, Citation, Table
+from bot.chat_service import ChatContext, ChatService
+from bot.profiles import ProfileStore
+from knowledge.db import make_engine, migrate
+from rules.packs import load_rules
+
+BOT_ID, APP_ID, USER_ID = 1001, 1002, 2001
+GUILD_ID, CHANNEL_ID, DM_ID, THREAD_ID = 3001, 3002, 3003, 3004
+BOT_USER = {"id": str(BOT_ID), "username": "advisor", "discriminator": "0", "avatar": None}
+BOT_USER |= {"bot": True}
+USER = {"id": str(USER_ID), "username": "ada", "discriminator": "0", "avatar": None}
+STAMP = "2026-11-01T00:00:00+00:00"
+_ids = itertools.count(5000)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake Discord received."""
+
+    method: str
+    path: str
+    body: Any
+    at: float
+
+
+@dataclass
+class FakeDiscord:
+    """Discord's REST API on 127.0.0.1: records every request and answers like Discord."""
+
+    calls: list[Call] = field(default_factory=list)
+
+    def find(self, method: str, suffix: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path.endswith(suffix)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.body_exists else None
+        path = request.path.removeprefix("/api/v10")
+        self.calls.append(Call(request.method, path, body, time.monotonic()))
+        reply = json.dumps(self.reply(request.method, path, body)).encode()
+        return web.Response(body=reply, content_type="application/json")  # no charset, as Discord
+
+    def reply(self, method: str, path: str, body: Any) -> Any:
+        parts = path.strip("/").split("/")
+        if path == "/users/@me":
+            return BOT_USER
+        if path == "/oauth2/applications/@me":
+            return {
+                "id": str(APP_ID), "name": "LLM Advisor", "description": "", "icon": None,
+                "bot_public": True, "bot_require_code_grant": False, "owner": USER,
+                "verify_key": "00", "flags": 0,
+            }  # fmt: skip
+        if method == "PUT" and path.endswith("/commands"):
+            return [{**c, "id": str(next(_ids)), "application_id": str(APP_ID)} for c in body]
+        if path.endswith("/callback"):
+            return {"interaction": {"id": parts[1], "type": 2}, "resource": {"type": body["type"]}}
+        if path.endswith("/threads"):
+            return _thread(body["name"])
+        channel = int(parts[1]) if parts[0] == "channels" else CHANNEL_ID
+        return _message(channel, (body or {}).get("content") or "", (body or {}).get("embeds", []))
+
+
+def _message(channel: int, content: str, embeds: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "id": str(next(_ids)), "channel_id": str(channel), "type": 0, "content": content,
+        "embeds": embeds, "author": BOT_USER, "attachments": [], "mentions": [],
+        "mention_roles": [], "mention_everyone": False, "pinned": False, "tts": False,
+        "timestamp": STAMP, "edited_timestamp": None, "flags": 0, "components": [],
+    } | extra  # fmt: skip
+
+
+def _thread(name: str) -> dict[str, Any]:
+    return {
+        "id": str(THREAD_ID), "type": 11, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID),
+        "owner_id": str(BOT_ID), "name": name, "message_count": 0, "member_count": 1,
+        "rate_limit_per_user": 0, "flags": 0,
+        "thread_metadata": {
+            "archived": False, "auto_archive_duration": 1440, "archive_timestamp": STAMP,
+            "locked": False,
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture
+def discord_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Lets a test repoint discord.py's REST base URL; restored afterwards."""
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    yield
+
+
+@asynccontextmanager
+async def connected(
+    service: Any, names: list[str], message_content: bool = False
+) -> AsyncIterator[tuple[AdvisorClient, FakeDiscord]]:
+    """A logged-in client (commands synced) talking to a fresh fake Discord."""
+    fake = FakeDiscord()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    discord.http.Route.BASE = f"http://{host}:{port}/api/v10"
+    client = build_client(service, names, message_content=message_content)
+    try:
+        await client.login("test-token")
+        yield client, fake
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+def interaction(
+    client: discord.Client, name: str, options: dict[str, str], kind: int = 2, focused: str = ""
+) -> discord.Interaction[Any]:
+    """A discord.Interaction built from the raw payload Discord sends for a slash command."""
+    data = {
+        "id": str(next(_ids)), "application_id": str(APP_ID), "type": kind, "version": 1,
+        "token": f"tok{next(_ids)}", "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
+        "channel": {"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0},
+        "member": {
+            "user": USER, "roles": [], "joined_at": STAMP, "deaf": False, "mute": False,
+            "permissions": "0", "flags": 0,
+        },
+        "app_permissions": "0", "locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608,
+        "data": {
+            "id": "1", "name": name, "type": 1,
+            "options": [
+                {"name": k, "type": 3, "value": v} | ({"focused": True} if k == focused else {})
+                for k, v in options.items()
+            ],
+        },
+    }  # fmt: skip
+    return discord.Interaction(data=data, state=client._connection)  # type: ignore[arg-type]
+
+
+def command(
+    service: Any, name: str, options: dict[str, str], names: list[str] | None = None
+) -> tuple[FakeDiscord, discord.Interaction[Any]]:
+    """Run one slash command to completion; return the fake's record and the interaction."""
+
+    async def scenario() -> tuple[FakeDiscord, discord.Interaction[Any]]:
+        async with connected(service, names or []) as (client, fake):
+            event = interaction(client, name, options)
+            await client.tree._call(event)
+            return fake, event
+
+    return asyncio.run(scenario())
+
+
+@dataclass
+class FakeService:
+    """Stands in for ChatService: optional delay and streamed tokens, then a fixed answer."""
+
+    answer: Answer
+    delay: float = 0.0
+    tokens: list[str] = field(default_factory=list)
+    token_gap: float = 0.0
+    seen: list[tuple[ChatContext, str, float]] = field(default_factory=list)
+
+    def handle(
+        self, ctx: ChatContext, text: str, on_token: Callable[[str], None] | None = None
+    ) -> Answer:
+        self.seen.append((ctx, text, time.monotonic()))
+        time.sleep(self.delay)
+        for token in self.tokens:
+            time.sleep(self.token_gap)
+            if on_token:
+                on_token(token)
+        return self.answer
+
+
+def within_discord_limits(body: dict[str, Any]) -> None:
+    """Everything Discord checks on a message we send."""
+    assert len(body.get("content") or "") <= 2000
+    embeds = body.get("embeds") or []
+    assert len(embeds) <= 10
+    for embed in embeds:
+        fields = embed.get("fields", [])
+        assert len(embed.get("description", "")) <= 4096 and len(fields) <= 25
+        assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in fields)
+        total = len(embed.get("title", "")) + len(embed.get("description", ""))
+        total += len(embed.get("footer", {}).get("text", ""))
+        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
+        assert total <= 6000
+
+
+@pytest.fixture
+def real_service(catalog, knowledge_index, tmp_path: Path) -> ChatService:  # type: ignore[no-untyped-def]
+    """The real ChatService: Advisor without an LLM, profiles on a temporary SQLite."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'profiles.db'}")
+    migrate(engine)
+    advisor = Advisor(catalog, load_rules(), index=knowledge_index, llm=None)
+    return ChatService(advisor, ProfileStore(engine, catalog))
+
+
+def test_slash_commands_are_registered_with_autocomplete_and_choices(discord_api: None) -> None:
+    async def scenario() -> FakeDiscord:
+        async with connected(FakeService(Answer("q", "en", "ok")), []) as (_, fake):
+            return fake
+
+    (sync,) = asyncio.run(scenario()).find("PUT", f"/applications/{APP_ID}/commands")
+    commands = {c["name"]: c for c in sync.body}
+    assert set(commands) == {"ask", "compare", "fit", "recommend", "whynot", "llm-profile"}
+    compare = {o["name"]: o for o in commands["compare"]["options"]}
+    assert [n for n, o in compare.items() if o.get("autocomplete")] == ["a", "b", "c", "d"]
+    assert [n for n, o in compare.items() if o["required"]] == ["a", "b"]
+    action = commands["llm-profile"]["options"][0]
+    assert [c["value"] for c in action["choices"]] == ["show", "set", "clear"]
+
+
+def test_compare_defers_then_edits_the_answer_into_the_original_response(
+    discord_api: None,
+    real_service: ChatService,
+    catalog,  # type: ignore[no-untyped-def]
+) -> None:
+    fake, _ = command(
+        real_service, "compare", {"a": "llama2", "b": "mistral"}, list(catalog.variants)
+    )
+    callback, edit = fake.calls[-2:]
+    assert callback.path.endswith("/callback") and callback.body == {"type": 5}
+    assert (edit.method, edit.path) == (
+        "PATCH",
+        f"/webhooks/{APP_ID}/{_token(fake)}/messages/@original",
+    )
+    assert (
+        "llama2-7b-chat" in edit.body["content"]
+        and "mistral-7b-instruct-v0.3" in edit.body["content"]
+    )
+    text = " ".join(str(e) for e in edit.body["embeds"])
+    assert "Llama 2 7B Chat" in text and "Mistral 7B Instruct v0.3" in text
+    assert any(e.get("title") == "Comparison" and e["fields"] for e in edit.body["embeds"])
+    assert not fake.find("POST", f"/webhooks/{APP_ID}/{_token(fake)}")  # one message suffices
+    within_discord_limits(edit.body)
+
+
+def _token(fake: FakeDiscord) -> str:
+    (callback,) = [c for c in fake.calls if c.path.endswith("/callback")]
+    return callback.path.split("/")[3]
+
+
+def test_team_profile_set_by_command_applies_to_the_next_compare(
+    discord_api: None, real_service: ChatService
+) -> None:
+    fake, _ = command(real_service, "llm-profile", {"action": "set", "settings": "gpu=4090"})
+    assert "Saved. Team profile for this channel: 1x rtx-4090" in str(fake.calls[-1].body)
+    fake, _ = command(real_service, "compare", {"a": "llama2", "b": "mistral"})
+    assert "team profile: 1x rtx-4090" in fake.calls[-1].body["content"]
+
+
+def test_unusable_hardware_gets_a_usage_message_not_an_error(
+    discord_api: None, real_service: ChatService
+) -> None:
+    fake, event = command(real_service, "fit", {"model": "llama2-7b-chat", "hardware": "banana"})
+    shown = str(fake.calls[-1].body)
+    assert "Usage: /fit MODEL HARDWARE" in shown and "went wrong" not in shown
+    assert fake.calls[-1].method == "PATCH" and not event.command_failed
+
+
+def test_defer_arrives_at_once_and_the_loop_stays_free_while_the_answer_is_worked_out(
+    discord_api: None,
+) -> None:
+    service = FakeService(Answer("q", "en", "All done."), delay=1.5)
+
+    async def scenario() -> tuple[FakeDiscord, float, float]:
+        async with connected(service, []) as (client, fake):
+            gaps: list[float] = []
+
+            async def heartbeat() -> None:
+                last = time.monotonic()
+                while True:
+                    await asyncio.sleep(0.05)
+                    gaps.append(time.monotonic() - last)
+                    last = time.monotonic()
+
+            beating = asyncio.create_task(heartbeat())
+            started = time.monotonic()
+            await client.tree._call(interaction(client, "ask", {"question": "which model?"}))
+            beating.cancel()
+            return fake, started, max(gaps)
+
+    fake, started, longest_pause = asyncio.run(scenario())
+    (callback,) = fake.find("POST", "/callback")
+    (edit,) = fake.find("PATCH", "/messages/@original")
+    assert callback.at - started < 1.0 and callback.at < service.seen[0][2]
+    assert edit.at - callback.at >= 1.5 and "All done." in str(edit.body)
+    assert longest_pause < 0.5  # the gateway heartbeat would keep beating
+    ctx, text, _ = service.seen[0]
+    assert text == "/ask which model?"
+    assert ctx == ChatContext(
+        "discord", str(GUILD_ID), str(CHANNEL_ID), str(USER_ID), str(CHANNEL_ID)
+    )
+
+
+def test_streamed_tokens_update_the_response_at_most_once_a_second(discord_api: None) -> None:
+    tokens = [f"word{i} " for i in range(40)]
+    service = FakeService(Answer("q", "en", "".join(tokens)), tokens=tokens, token_gap=0.06)
+    fake, _ = command(service, "ask", {"question": "stream please"})
+    edits = fake.find("PATCH", "/messages/@original")
+    progress, final = edits[:-1], edits[-1]
+    assert 2 <= len(progress) <= 4
+    assert all(b.at - a.at >= 0.9 for a, b in itertools.pairwise(progress))
+    assert progress[0].body["content"].startswith("word0") and progress[-1].body["embeds"] == []
+    assert final.body["embeds"] and "word39" in final.body["embeds"][0]["description"]
+
+
+def test_a_very_long_answer_is_split_into_messages_within_every_limit(discord_api: None) -> None:
+    block = "```python\n" + "\n".join(f"print({i})  # step {i}" for i in range(40)) + "\n```\n\n"
+    prose = "Quantisation trades memory for quality. " * 10 + "\n\n"
+    text = ((prose + block) * 40)[:20_000]
+    rows = [[f"model-{i}", f"{i} GiB", "fits"] for i in range(60)]
+    long = Answer(
+        "q", "en", text, understood="I read this as: a long question",
+        tables=[Table("Fit", ["model", "memory", "verdict"], rows)],
+        citations=[Citation(i, f"guide-{i}.md", f"Guide {i}", "…") for i in range(1, 31)],
+    )  # fmt: skip
+    fake, _ = command(FakeService(long), "ask", {"question": "tell me everything"})
+    (edit,) = fake.find("PATCH", "/messages/@original")
+    followups = fake.find("POST", f"/webhooks/{APP_ID}/{_token(fake)}")
+    assert followups and all(f.at >= edit.at for f in followups)
+    bodies = [edit.body] + [f.body for f in followups]
+    for body in bodies:
+        within_discord_limits(body)
+    embeds = [e for body in bodies for e in body["embeds"]]
+    assert unsplit([e["description"] for e in embeds if "title" not in e]) == text
+    assert sum(len(e.get("fields", [])) for e in embeds if e.get("title") == "Fit") == 60
+    assert all(d.count("```") % 2 == 0 for e in embeds if (d := e.get("description")))
+    assert edit.body["content"] == "I read this as: a long question"
+
+
+def test_model_autocomplete_offers_at_most_25_matching_catalog_names(
+    discord_api: None,
+    catalog,  # type: ignore[no-untyped-def]
+) -> None:
+    names = list(catalog.variants)
+
+    async def scenario(typed: str) -> list[dict[str, str]]:
+        async with connected(FakeService(Answer("q", "en", "")), names) as (client, fake):
+            event = interaction(client, "compare", {"a": "x", "b": typed}, kind=4, focused="b")
+            await client.tree._call(event)
+            (callback,) = fake.find("POST", "/callback")
+            assert callback.body["type"] == 8
+            return callback.body["data"]["choices"]
+
+    llama = asyncio.run(scenario("LLaMA"))
+    assert 0 < len(llama) <= 25 and all("llama" in c["value"].lower() for c in llama)
+    assert len(asyncio.run(scenario(""))) == 25
+    assert [c["value"] for c in asyncio.run(scenario("mistral-7b-instruct-v0.3"))] == [
+        "mistral-7b-instruct-v0.3"
+    ]
+
+
+def test_matching_names_puts_prefix_matches_first() -> None:
+    names = ["code-llama-7b", "llama2-7b-chat", "tinyllama", "mistral"]
+    assert matching_names(names, "Llama") == ["llama2-7b-chat", "code-llama-7b", "tinyllama"]
+    assert matching_names([f"m{i}" for i in range(40)], "m") == [f"m{i}" for i in range(25)]
+
+
+def _user_message(channel: int, content: str, guild: bool = True, **extra: Any) -> dict[str, Any]:
+    message = _message(channel, content, [], author=USER, **extra)
+    if guild:
+        message |= {"guild_id": str(GUILD_ID), "member": {"roles": [], "joined_at": STAMP}}
+    return message
+
+
+async def _settled(fake: FakeDiscord, count: int) -> None:
+    """Wait until the fake has received ``count`` requests (message events run as tasks)."""
+    for _ in range(200):
+        if len(fake.calls) >= count:
+            await asyncio.sleep(0.05)
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"expected {count} requests, got {[c.path for c in fake.calls]}")
+
+
+def test_mentions_start_a_thread_and_replies_there_continue_it(discord_api: None) -> None:
+    service = FakeService(Answer("q", "en", "Mistral 7B fits."))
+    mention = {"mentions": [BOT_USER]}
+
+    question = _user_message(CHANNEL_ID, f"<@{BOT_ID}> which 7B model\nfits 8 GB?", **mention)
+
+    async def scenario() -> list[Call]:
+        async with connected(service, [], message_content=True) as (client, fake):
+            state = client._connection
+            state._add_guild_from_data({
+                "id": str(GUILD_ID), "name": "team", "owner_id": str(USER_ID),
+                "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0}],
+                "roles": [], "members": [], "threads": [],
+            })  # fmt: skip
+            base = len(fake.calls)
+            state.parse_message_create(_user_message(CHANNEL_ID, "plain chatter"))
+            state.parse_message_create(_message(CHANNEL_ID, f"<@{BOT_ID}> hi", [], **mention))
+            state.parse_message_create(question)
+            await _settled(fake, base + 3)
+            state.parse_thread_create(_thread("which 7B model fits 8 GB?"))  # the gateway event
+            state.parse_message_create(_user_message(THREAD_ID, "and with 32k context?"))
+            await _settled(fake, base + 5)
+            return fake.calls[base:]
+
+    start, placeholder, answer, *follow_up = asyncio.run(scenario())
+    assert start.path == f"/channels/{CHANNEL_ID}/messages/{question['id']}/threads"
+    assert start.body["name"] == "which 7B model fits 8 GB?"
+    assert placeholder.method == "POST" and placeholder.path == f"/channels/{THREAD_ID}/messages"
+    assert answer.method == "PATCH" and "Mistral 7B fits." in str(answer.body["embeds"])
+    assert [c.method for c in follow_up] == ["POST", "PATCH"]
+    first, second = service.seen
+    assert (first[0].channel, first[0].thread, first[1]) == (
+        str(CHANNEL_ID),
+        str(THREAD_ID),
+        "which 7B model\nfits 8 GB?",
+    )
+    assert (second[0].thread, second[1]) == (str(THREAD_ID), "and with 32k context?")
+
+
+def test_direct_messages_are_answered_in_the_dm(discord_api: None) -> None:
+    service = FakeService(Answer("q", "en", "Use Qwen2.5 7B."))
+
+    async def scenario() -> list[Call]:
+        async with connected(service, [], message_content=True) as (client, fake):
+            base = len(fake.calls)
+            client._connection.parse_message_create(
+                _user_message(DM_ID, "best model for 8 GB?", guild=False)
+            )
+            await _settled(fake, base + 2)
+            return fake.calls[base:]
+
+    placeholder, answer = asyncio.run(scenario())
+    assert (placeholder.method, placeholder.path) == ("POST", f"/channels/{DM_ID}/messages")
+    assert answer.method == "PATCH" and "Use Qwen2.5 7B." in str(answer.body["embeds"])
+    ctx, text, _ = service.seen[0]
+    assert (ctx.workspace, ctx.channel, ctx.thread, text) == (
+        "dm",
+        str(DM_ID),
+        str(DM_ID),
+        "best model for 8 GB?",
+    )
+
+
+def test_without_the_message_content_intent_messages_are_ignored(discord_api: None) -> None:
+    service = FakeService(Answer("q", "en", "never"))
+
+    async def scenario() -> list[Call]:
+        async with connected(service, []) as (client, fake):
+            base = len(fake.calls)
+            client._connection.parse_message_create(_user_message(DM_ID, "hello?", guild=False))
+            await asyncio.sleep(0.2)
+            return fake.calls[base:]
+
+    assert asyncio.run(scenario()) == [] and service.seen == []
