@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 
 from bot.advisor import Advisor
 from bot.answer import Answer
-from bot.errors import AdvisorError
+from bot.errors import AdvisorError, JobError
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
+from bot.trials.jobs import Owner
+from bot.trials.service import Trials, render_job
 from bot.understand import detect_language
 
 log = logging.getLogger("advisor")
@@ -102,16 +104,26 @@ class ChatService:
         profiles: ProfileStore,
         access: AccessPolicy | None = None,
         limiter: RateLimiter | None = None,
+        trials: Trials | None = None,
     ) -> None:
         self.advisor = advisor
         self.profiles = profiles
         self.access = access or AccessPolicy()
         self.limiter = limiter or RateLimiter()
+        self.trials = trials
 
     def handle(
-        self, ctx: ChatContext, text: str, on_token: Callable[[str], None] | None = None
+        self,
+        ctx: ChatContext,
+        text: str,
+        on_token: Callable[[str], None] | None = None,
+        notify: Callable[[Answer], None] | None = None,
     ) -> Answer:
-        """Answer one message; never raises."""
+        """Answer one message; never raises.
+
+        ``notify`` receives later answers for the same thread: trial and eval progress and
+        results, which arrive after this call has returned.
+        """
         language = detect_language(text)
         try:
             wait = self.limiter.wait_seconds(f"{ctx.platform}:{ctx.user}")
@@ -119,6 +131,8 @@ class ChatService:
                 return self._notice(text, language, _slow_down(language, wait))
             if text.strip().lower().startswith(("/llm-profile", "llm-profile")):
                 return self._profile(ctx, text)
+            if text.strip().lower().startswith(("/trial", "/eval", "/jobs")):
+                return self._trial(ctx, text, notify)
             return self._ask(ctx, text, on_token)
         except AdvisorError as exc:
             return self._notice(text, language, exc.user_message)
@@ -171,6 +185,37 @@ class ChatService:
             self.profiles.clear(scope)
             return self._notice(text, "en", f"Cleared the team profile for {where}.")
         raise ProfileError(PROFILE_USAGE)
+
+    def _trial(
+        self, ctx: ChatContext, text: str, notify: Callable[[Answer], None] | None
+    ) -> Answer:
+        if self.trials is None:
+            raise JobError("Trials need an Ollama server; set ADVISOR_OLLAMA_HOST.")
+        command, _, args = text.strip().partition(" ")
+        verb, _, rest = args.strip().partition(" ")
+        if command == "/jobs":
+            jobs = self.trials.runner.store.recent(10)
+            lines = [f"{j.id} {j.kind} {j.status} {j.progress}" for j in jobs] or ["No jobs yet."]
+            return self._notice(text, "en", "\n".join(lines))
+        if command == "/trial" and verb == "cancel":
+            job = self.trials.runner.cancel(rest.strip())
+            return self._notice(text, "en", f"Job {job.id}: cancelling.")
+        if command == "/trial" and verb == "pull":
+            if not self.access.allows(ctx, "pull"):
+                return self._notice(text, "en", "Only the advisor's admins can pull models.")
+            return self.trials.pull(
+                rest.strip(),
+                lambda line: (
+                    notify and notify(self._notice(text, "en", f"Pulling {rest.strip()}: {line}"))
+                ),
+            )
+        if not self.access.allows(ctx, "trial"):
+            return self._notice(text, "en", "Only the advisor's admins can run trials and evals.")
+        owner = Owner(ctx.user, ctx.platform, ctx.channel, ctx.thread)
+        on_job = (lambda job: notify(render_job(job))) if notify else None
+        if command == "/eval":
+            return self.trials.submit_eval(args, owner, on_job)
+        return self.trials.submit_trial(args, owner, on_job)
 
     @staticmethod
     def _notice(question: str, language: str, text: str) -> Answer:

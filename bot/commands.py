@@ -61,6 +61,20 @@ COMMANDS: tuple[Command, ...] = (
         "/why-not llama2-70b-chat commercial 900M users",
         aliases=("whynot", "why"),
     ),
+    Command(
+        "trial",
+        '/trial MODEL[,MODEL] "PROMPT" [runs=3] [temperature=0.2] [max_tokens=256] [compare=...]',
+        "Run a prompt on models through Ollama and compare speed (TTFT, tok/s) and outputs.",
+        '/trial qwen2.5:7b,mistral "Summarize: ..." runs=3',
+    ),
+    Command(
+        "eval",
+        "/eval MODEL[,MODEL] suite=math [n=20] [cot=on] [votes=5]",
+        "Score models on a small eval suite (math, format, extraction, classification, chinese, "
+        "summarization or your own).",
+        "/eval qwen2.5:7b,mistral suite=math n=20",
+    ),
+    Command("jobs", "/jobs", "Recent trial and eval jobs and their status.", "/jobs"),
     Command("help", "/help", "This list.", "/help"),
 )
 _BY_NAME = {alias: c for c in COMMANDS for alias in (c.name, *c.aliases)}

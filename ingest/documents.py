@@ -54,7 +54,7 @@ _CONTENT_TYPES = {
     "text/plain": "text",
 }
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3}  # the index splits on #..###
-_DROP = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer")
+_DROP = ("script", "style", "noscript", "template", "svg", "head", "title", "nav", "footer")
 _BLOCKS = {
     "p", "div", "section", "article", "main", "header", "aside", "blockquote", "ul", "ol",
     "dl", "dt", "dd", "table", "thead", "tbody", "figure", "figcaption", "form", "hr",

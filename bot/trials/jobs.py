@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.errors import JobError
+from bot.errors import AdvisorError, JobError
 from knowledge.catalog import Job
 from knowledge.db import session_scope
 
@@ -196,7 +196,7 @@ class JobRunner:
         try:
             result = self.execute(job, progress, cancelled)
             final = self.store.update(job.id, status="done", result=result, finished_at=_now())
-        except JobError as exc:
+        except AdvisorError as exc:  # cancelled, timed out, Ollama failed: all say why
             status = "cancelled" if job.id in self._cancel else "failed"
             final = self.store.update(
                 job.id, status=status, error=exc.user_message, finished_at=_now()

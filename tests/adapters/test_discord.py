@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +31,19 @@ from bot.answer import Answer, Citation, Table
 from bot.chat_service import ChatContext, ChatService
 from bot.profiles import ProfileStore
 from knowledge.db import make_engine, migrate
+from knowledge.index import KnowledgeIndex
+from knowledge.store import Catalog
 from rules.packs import load_rules
 
-BOT_ID, APP_ID, USER_ID = 1001, 1002, 2001
-GUILD_ID, CHANNEL_ID, DM_ID, THREAD_ID = 3001, 3002, 3003, 3004
-BOT_USER = {"id": str(BOT_ID), "username": "advisor", "discriminator": "0", "avatar": None}
-BOT_USER |= {"bot": True}
+SNOWFLAKE = 1_180_000_000_000_000_000  # real ids have 18-20 digits; mention parsing relies on it
+BOT_ID, APP_ID, USER_ID = SNOWFLAKE + 1, SNOWFLAKE + 2, SNOWFLAKE + 3
+GUILD_ID, CHANNEL_ID, DM_ID, THREAD_ID = (SNOWFLAKE + n for n in range(4, 8))
+BOT_USER = {
+    "id": str(BOT_ID), "username": "advisor", "discriminator": "0", "avatar": None, "bot": True
+}  # fmt: skip
 USER = {"id": str(USER_ID), "username": "ada", "discriminator": "0", "avatar": None}
 STAMP = "2026-11-01T00:00:00+00:00"
-_ids = itertools.count(5000)
+_ids = itertools.count(SNOWFLAKE + 1000)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class FakeDiscord:
     """Discord's REST API on 127.0.0.1: records every request and answers like Discord."""
 
     calls: list[Call] = field(default_factory=list)
+    refuse: dict[str, int] = field(default_factory=dict)  # path suffix -> HTTP status
 
     def find(self, method: str, suffix: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.endswith(suffix)]
@@ -65,8 +70,18 @@ class FakeDiscord:
         body = await request.json() if request.body_exists else None
         path = request.path.removeprefix("/api/v10")
         self.calls.append(Call(request.method, path, body, time.monotonic()))
-        reply = json.dumps(self.reply(request.method, path, body)).encode()
-        return web.Response(body=reply, content_type="application/json")  # no charset, as Discord
+        status = next((code for end, code in self.refuse.items() if path.endswith(end)), 200)
+        if status == 200 and isinstance(body, dict) and broken_limits(body):
+            status = 400
+        reply = (
+            {"code": 50035, "message": "Invalid Form Body"}
+            if status != 200
+            else self.reply(request.method, path, body)
+        )
+        # content type without charset, exactly as Discord sends it (discord.py compares it)
+        return web.Response(
+            status=status, body=json.dumps(reply).encode(), content_type="application/json"
+        )
 
     def reply(self, method: str, path: str, body: Any) -> Any:
         parts = path.strip("/").split("/")
@@ -109,11 +124,10 @@ def _thread(name: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture
-def discord_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+@pytest.fixture(autouse=True)
+def discord_api(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets a test repoint discord.py's REST base URL; restored afterwards."""
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    yield
 
 
 @asynccontextmanager
@@ -200,23 +214,34 @@ class FakeService:
         return self.answer
 
 
-def within_discord_limits(body: dict[str, Any]) -> None:
-    """Everything Discord checks on a message we send."""
-    assert len(body.get("content") or "") <= 2000
+def broken_limits(body: dict[str, Any]) -> list[str]:
+    """Every Discord message limit a message body breaks (Discord refuses it with HTTP 400)."""
+    broken = []
     embeds = body.get("embeds") or []
-    assert len(embeds) <= 10
+    if len(body.get("content") or "") > 2000:
+        broken.append("content over 2,000")
+    if len(embeds) > 10:
+        broken.append("more than 10 embeds")
     for embed in embeds:
         fields = embed.get("fields", [])
-        assert len(embed.get("description", "")) <= 4096 and len(fields) <= 25
-        assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in fields)
-        total = len(embed.get("title", "")) + len(embed.get("description", ""))
-        total += len(embed.get("footer", {}).get("text", ""))
-        total += sum(len(f["name"]) + len(f["value"]) for f in fields)
-        assert total <= 6000
+        if len(embed.get("description", "")) > 4096 or len(fields) > 25:
+            broken.append("description over 4,096 or more than 25 fields")
+        if any(len(f["name"]) > 256 or len(f["value"]) > 1024 for f in fields):
+            broken.append("field name over 256 or value over 1,024")
+    total = sum(_embed_size(e) for e in embeds)
+    if any(_embed_size(e) > 6000 for e in embeds) or total > 6000:
+        broken.append("over 6,000 characters in the embeds of one message")
+    return broken
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", ""))
+    return total + sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
 
 
 @pytest.fixture
-def real_service(catalog, knowledge_index, tmp_path: Path) -> ChatService:  # type: ignore[no-untyped-def]
+def real_service(catalog: Catalog, knowledge_index: KnowledgeIndex, tmp_path: Path) -> ChatService:
     """The real ChatService: Advisor without an LLM, profiles on a temporary SQLite."""
     engine = make_engine(f"sqlite:///{tmp_path / 'profiles.db'}")
     migrate(engine)
@@ -224,7 +249,7 @@ def real_service(catalog, knowledge_index, tmp_path: Path) -> ChatService:  # ty
     return ChatService(advisor, ProfileStore(engine, catalog))
 
 
-def test_slash_commands_are_registered_with_autocomplete_and_choices(discord_api: None) -> None:
+def test_slash_commands_are_registered_with_autocomplete_and_choices() -> None:
     async def scenario() -> FakeDiscord:
         async with connected(FakeService(Answer("q", "en", "ok")), []) as (_, fake):
             return fake
@@ -240,9 +265,8 @@ def test_slash_commands_are_registered_with_autocomplete_and_choices(discord_api
 
 
 def test_compare_defers_then_edits_the_answer_into_the_original_response(
-    discord_api: None,
     real_service: ChatService,
-    catalog,  # type: ignore[no-untyped-def]
+    catalog: Catalog,
 ) -> None:
     fake, _ = command(
         real_service, "compare", {"a": "llama2", "b": "mistral"}, list(catalog.variants)
@@ -261,7 +285,7 @@ def test_compare_defers_then_edits_the_answer_into_the_original_response(
     assert "Llama 2 7B Chat" in text and "Mistral 7B Instruct v0.3" in text
     assert any(e.get("title") == "Comparison" and e["fields"] for e in edit.body["embeds"])
     assert not fake.find("POST", f"/webhooks/{APP_ID}/{_token(fake)}")  # one message suffices
-    within_discord_limits(edit.body)
+    assert broken_limits(edit.body) == []
 
 
 def _token(fake: FakeDiscord) -> str:
@@ -269,27 +293,21 @@ def _token(fake: FakeDiscord) -> str:
     return callback.path.split("/")[3]
 
 
-def test_team_profile_set_by_command_applies_to_the_next_compare(
-    discord_api: None, real_service: ChatService
-) -> None:
+def test_team_profile_set_by_command_applies_to_the_next_compare(real_service: ChatService) -> None:
     fake, _ = command(real_service, "llm-profile", {"action": "set", "settings": "gpu=4090"})
     assert "Saved. Team profile for this channel: 1x rtx-4090" in str(fake.calls[-1].body)
     fake, _ = command(real_service, "compare", {"a": "llama2", "b": "mistral"})
     assert "team profile: 1x rtx-4090" in fake.calls[-1].body["content"]
 
 
-def test_unusable_hardware_gets_a_usage_message_not_an_error(
-    discord_api: None, real_service: ChatService
-) -> None:
+def test_unusable_hardware_gets_a_usage_message_not_an_error(real_service: ChatService) -> None:
     fake, event = command(real_service, "fit", {"model": "llama2-7b-chat", "hardware": "banana"})
     shown = str(fake.calls[-1].body)
     assert "Usage: /fit MODEL HARDWARE" in shown and "went wrong" not in shown
     assert fake.calls[-1].method == "PATCH" and not event.command_failed
 
 
-def test_defer_arrives_at_once_and_the_loop_stays_free_while_the_answer_is_worked_out(
-    discord_api: None,
-) -> None:
+def test_defer_arrives_at_once_and_the_loop_stays_free_while_the_answer_is_worked_out() -> None:
     service = FakeService(Answer("q", "en", "All done."), delay=1.5)
 
     async def scenario() -> tuple[FakeDiscord, float, float]:
@@ -322,7 +340,7 @@ def test_defer_arrives_at_once_and_the_loop_stays_free_while_the_answer_is_worke
     )
 
 
-def test_streamed_tokens_update_the_response_at_most_once_a_second(discord_api: None) -> None:
+def test_streamed_tokens_update_the_response_at_most_once_a_second() -> None:
     tokens = [f"word{i} " for i in range(40)]
     service = FakeService(Answer("q", "en", "".join(tokens)), tokens=tokens, token_gap=0.06)
     fake, _ = command(service, "ask", {"question": "stream please"})
@@ -334,7 +352,7 @@ def test_streamed_tokens_update_the_response_at_most_once_a_second(discord_api: 
     assert final.body["embeds"] and "word39" in final.body["embeds"][0]["description"]
 
 
-def test_a_very_long_answer_is_split_into_messages_within_every_limit(discord_api: None) -> None:
+def test_a_very_long_answer_is_split_into_messages_within_every_limit() -> None:
     block = "```python\n" + "\n".join(f"print({i})  # step {i}" for i in range(40)) + "\n```\n\n"
     prose = "Quantisation trades memory for quality. " * 10 + "\n\n"
     text = ((prose + block) * 40)[:20_000]
@@ -349,8 +367,7 @@ def test_a_very_long_answer_is_split_into_messages_within_every_limit(discord_ap
     followups = fake.find("POST", f"/webhooks/{APP_ID}/{_token(fake)}")
     assert followups and all(f.at >= edit.at for f in followups)
     bodies = [edit.body] + [f.body for f in followups]
-    for body in bodies:
-        within_discord_limits(body)
+    assert all(broken_limits(body) == [] for body in bodies)
     embeds = [e for body in bodies for e in body["embeds"]]
     assert unsplit([e["description"] for e in embeds if "title" not in e]) == text
     assert sum(len(e.get("fields", [])) for e in embeds if e.get("title") == "Fit") == 60
@@ -358,9 +375,26 @@ def test_a_very_long_answer_is_split_into_messages_within_every_limit(discord_ap
     assert edit.body["content"] == "I read this as: a long question"
 
 
+def test_discord_errors_are_logged_and_never_escape_the_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = FakeService(Answer("q", "en", "fine"))
+
+    async def scenario(refuse: dict[str, int]) -> FakeDiscord:
+        async with connected(service, []) as (client, fake):
+            fake.refuse = refuse
+            await client.tree._call(interaction(client, "ask", {"question": "hello"}))
+            return fake
+
+    asyncio.run(scenario({"/callback": 404}))  # the interaction expired before we deferred
+    assert service.seen == [] and "could not defer /ask" in caplog.text
+    fake = asyncio.run(scenario({"/messages/@original": 403}))
+    assert len(service.seen) == 1 and "Discord refused a request" in caplog.text
+    assert fake.calls[-1].method == "PATCH"
+
+
 def test_model_autocomplete_offers_at_most_25_matching_catalog_names(
-    discord_api: None,
-    catalog,  # type: ignore[no-untyped-def]
+    catalog: Catalog,
 ) -> None:
     names = list(catalog.variants)
 
@@ -403,7 +437,7 @@ async def _settled(fake: FakeDiscord, count: int) -> None:
     raise AssertionError(f"expected {count} requests, got {[c.path for c in fake.calls]}")
 
 
-def test_mentions_start_a_thread_and_replies_there_continue_it(discord_api: None) -> None:
+def test_mentions_start_a_thread_and_replies_there_continue_it() -> None:
     service = FakeService(Answer("q", "en", "Mistral 7B fits."))
     mention = {"mentions": [BOT_USER]}
 
@@ -442,7 +476,7 @@ def test_mentions_start_a_thread_and_replies_there_continue_it(discord_api: None
     assert (second[0].thread, second[1]) == (str(THREAD_ID), "and with 32k context?")
 
 
-def test_direct_messages_are_answered_in_the_dm(discord_api: None) -> None:
+def test_direct_messages_are_answered_in_the_dm() -> None:
     service = FakeService(Answer("q", "en", "Use Qwen2.5 7B."))
 
     async def scenario() -> list[Call]:
@@ -466,7 +500,7 @@ def test_direct_messages_are_answered_in_the_dm(discord_api: None) -> None:
     )
 
 
-def test_without_the_message_content_intent_messages_are_ignored(discord_api: None) -> None:
+def test_without_the_message_content_intent_messages_are_ignored() -> None:
     service = FakeService(Answer("q", "en", "never"))
 
     async def scenario() -> list[Call]:

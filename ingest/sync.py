@@ -1,0 +1,47 @@
+"""`advisor sync hf|ollama|feeds|all`: run the sources in turn, one report each.
+
+Each source writes in its own transaction and reports its own errors, so one source
+being down never stops the others and never damages what they stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import httpx
+from huggingface_hub import HfApi
+from sqlalchemy import Engine
+
+from ingest.feeds import DEFAULT_FEEDS, Fetch, sync_feeds
+from ingest.hf_hub import sync_hf
+from ingest.ollama_lib import BASE_URL, sync_ollama
+from ingest.synced import SyncReport
+from knowledge.store import Catalog
+
+SOURCES = ("hf", "ollama", "feeds")
+
+
+def sync(
+    engine: Engine,
+    catalog: Catalog,
+    sources: Iterable[str] = SOURCES,
+    *,
+    hf_api: HfApi | None = None,
+    hf_options: dict[str, Any] | None = None,
+    ollama_client: httpx.Client | None = None,
+    ollama_url: str = BASE_URL,
+    feed_urls: Sequence[str] = DEFAULT_FEEDS,
+    feed_fetch: Fetch | None = None,
+) -> dict[str, SyncReport]:
+    """Sync the named sources ("all" means every one); return their reports by name."""
+    wanted = list(SOURCES) if "all" in sources else list(sources)
+    unknown = [s for s in wanted if s not in SOURCES]
+    if unknown:
+        raise ValueError(f"unknown sync source(s) {unknown}; use {', '.join(SOURCES)} or all")
+    runners: dict[str, Callable[[], SyncReport]] = {
+        "hf": lambda: sync_hf(engine, catalog, api=hf_api, **(hf_options or {})),
+        "ollama": lambda: sync_ollama(engine, catalog, ollama_client, base_url=ollama_url),
+        "feeds": lambda: sync_feeds(engine, catalog, feed_urls, feed_fetch),
+    }
+    return {name: runners[name]() for name in wanted}

@@ -1,0 +1,237 @@
+"""The weekly digest: right day and time, once per week even across restarts, catch-up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.errors import ConfigError
+from bot.scheduler import DigestScheduler, week_key
+from bot.subscriptions import Subscription, SubscriptionStore, create_tables
+from knowledge.db import make_engine
+
+# ISO week 2026-W48 runs from Monday 23 November to Sunday 29 November 2026.
+SUNDAY_BEFORE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+MONDAY_0859 = datetime(2026, 11, 23, 8, 59, tzinfo=UTC)
+MONDAY_0900 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+WEDNESDAY = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+NEXT_MONDAY = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock shared by the store (created_at) and the scheduler."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Poster:
+    """Records what would have been posted; can be told to fail for one channel."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str]] = []
+        self.failing: set[str] = set()
+
+    def __call__(self, sub: Subscription, key: str) -> None:
+        if sub.channel in self.failing:
+            raise RuntimeError("chat platform unavailable")
+        self.posts.append((sub.channel, key))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'advisor.db'}")
+    create_tables(engine)
+    return engine
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(SUNDAY_BEFORE - timedelta(hours=1))  # subscribed after W47's run
+
+
+@pytest.fixture
+def store(engine: Engine, clock: Clock) -> SubscriptionStore:
+    store = SubscriptionStore(engine, clock=clock)
+    store.subscribe("slack", "T1", "C1", language="en", user="U1")
+    store.subscribe("discord", "G1", "D1", language="zh", user="U2")
+    return store
+
+
+def scheduler(store: SubscriptionStore, poster: Poster, clock: Clock, **kw: str) -> DigestScheduler:
+    return DigestScheduler(poster, store, clock=clock, **kw)
+
+
+def test_subscribe_is_idempotent_and_unsubscribe_reports_what_it_did(
+    store: SubscriptionStore,
+) -> None:
+    assert store.subscribe("slack", "T1", "C1", language="zh") is False
+    assert [(s.channel, s.language, s.created_by) for s in store.all()] == [
+        ("C1", "zh", "U1"),
+        ("D1", "zh", "U2"),
+    ]
+    assert store.unsubscribe("slack", "T1", "C1") is True
+    assert store.unsubscribe("slack", "T1", "C1") is False
+    assert store.get("slack", "T1", "C1") is None
+    assert store.get("discord", "G1", "D1") is not None
+
+
+def test_posts_on_the_right_day_and_time_only(store: SubscriptionStore, clock: Clock) -> None:
+    poster = Poster()
+    digest = scheduler(store, poster, clock)
+    assert digest.run_due(SUNDAY_BEFORE) == []
+    assert digest.run_due(MONDAY_0859) == []
+    posted = digest.run_due(MONDAY_0900)
+    assert [s.channel for s in posted] == ["C1", "D1"]
+    assert poster.posts == [("C1", "2026-W48"), ("D1", "2026-W48")]
+    assert digest.next_run(MONDAY_0900) == datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("UTC"))
+    assert digest.describe() == "Mondays at 09:00 (UTC)"
+
+
+def test_exactly_once_per_week_even_across_restarts(
+    engine: Engine, store: SubscriptionStore, clock: Clock
+) -> None:
+    poster = Poster()
+    first = scheduler(store, poster, clock)
+    first.run_due(MONDAY_0900)
+    assert first.run_due(MONDAY_0900 + timedelta(minutes=1)) == []
+    assert first.run_due(WEDNESDAY) == []
+    restarted = scheduler(SubscriptionStore(engine, clock=clock), poster, clock)
+    assert restarted.run_due(WEDNESDAY) == []
+    assert len(poster.posts) == 2
+    # next week is a new key
+    assert [s.channel for s in restarted.run_due(NEXT_MONDAY)] == ["C1", "D1"]
+    assert poster.posts[-2:] == [("C1", "2026-W49"), ("D1", "2026-W49")]
+
+
+def test_catch_up_after_downtime_then_no_double_post(
+    engine: Engine, store: SubscriptionStore, clock: Clock
+) -> None:
+    poster = Poster()
+    # The process was down on Monday morning; it comes back on Wednesday.
+    came_back = scheduler(SubscriptionStore(engine, clock=clock), poster, clock)
+    assert [s.channel for s in came_back.run_due(WEDNESDAY)] == ["C1", "D1"]
+    assert poster.posts == [("C1", "2026-W48"), ("D1", "2026-W48")]
+    # The weekly cron firing later in the same week, or another restart, posts nothing more.
+    assert came_back.run_due(WEDNESDAY + timedelta(hours=5)) == []
+    assert scheduler(store, poster, clock).run_due(WEDNESDAY + timedelta(days=1)) == []
+    assert len(poster.posts) == 2
+
+
+def test_unsubscribe_stops_posts(store: SubscriptionStore, clock: Clock) -> None:
+    poster = Poster()
+    digest = scheduler(store, poster, clock)
+    digest.run_due(MONDAY_0900)
+    store.unsubscribe("slack", "T1", "C1")
+    digest.run_due(NEXT_MONDAY)
+    assert poster.posts == [("C1", "2026-W48"), ("D1", "2026-W48"), ("D1", "2026-W49")]
+
+
+def test_new_subscriber_after_this_weeks_run_waits_for_next_week(
+    store: SubscriptionStore, clock: Clock
+) -> None:
+    poster = Poster()
+    digest = scheduler(store, poster, clock)
+    digest.run_due(MONDAY_0900)
+    clock.now = WEDNESDAY
+    assert store.subscribe("slack", "T1", "C2", user="U3") is True
+    assert digest.run_due(WEDNESDAY + timedelta(hours=1)) == []  # e.g. a restart mid-week
+    assert [s.channel for s in digest.run_due(NEXT_MONDAY)] == ["C1", "D1", "C2"]
+
+
+def test_a_failed_post_is_retried_and_does_not_block_others(
+    store: SubscriptionStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    poster = Poster()
+    poster.failing.add("C1")
+    digest = scheduler(store, poster, clock)
+    assert [s.channel for s in digest.run_due(MONDAY_0900)] == ["D1"]
+    assert "digest 2026-W48 to slack:T1:C1 failed" in caplog.text
+    poster.failing.clear()
+    assert [s.channel for s in digest.run_due(MONDAY_0900 + timedelta(hours=1))] == ["C1"]
+    assert poster.posts == [("D1", "2026-W48"), ("C1", "2026-W48")]
+
+
+def test_a_week_claimed_elsewhere_is_not_posted_again(
+    store: SubscriptionStore, clock: Clock
+) -> None:
+    stale = store.all()  # read by a second replica before the first one posted
+    poster = Poster()
+    scheduler(store, poster, clock).run_due(MONDAY_0900)
+    assert [store.claim(sub, "2026-W48") for sub in stale] == [False, False]
+    assert len(poster.posts) == 2
+
+
+def test_timezone_decides_day_time_and_week_key(store: SubscriptionStore, clock: Clock) -> None:
+    poster = Poster()
+    digest = scheduler(store, poster, clock, day="monday", time="09:00", timezone="Asia/Shanghai")
+    # Sunday 23:30 UTC is already Monday 07:30 in Shanghai: new week, not yet due.
+    assert digest.run_due(datetime(2026, 11, 22, 23, 30, tzinfo=UTC)) == []
+    # Monday 01:00 UTC is Monday 09:00 in Shanghai.
+    assert len(digest.run_due(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))) == 2
+    assert poster.posts[0] == ("C1", "2026-W48")
+    # 09:00 UTC Monday would be due under UTC, but here it was already posted.
+    assert digest.run_due(MONDAY_0900) == []
+    assert digest.describe() == "Mondays at 09:00 (Asia/Shanghai)"
+
+
+def test_week_key_is_the_iso_week() -> None:
+    assert week_key(datetime(2026, 11, 23)) == "2026-W48"
+    assert week_key(datetime(2027, 1, 1)) == "2026-W53"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"day": "someday"}, "use mon, tue"),
+        ({"time": "9am"}, "HH:MM"),
+        ({"time": "25:00"}, "HH:MM"),
+        ({"timezone": "Mars/Base"}, "IANA name"),
+    ],
+)
+def test_bad_settings_fail_at_start_up_with_what_to_set(
+    store: SubscriptionStore, settings: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DigestScheduler(Poster(), store, **settings)
+    assert message in caught.value.user_message
+
+
+def test_started_scheduler_catches_up_at_once_and_agrees_with_the_cron_trigger(
+    engine: Engine,
+) -> None:
+    """The real APScheduler thread: the start-up run posts, the cron's next run is ours."""
+    long_ago = SubscriptionStore(engine, clock=lambda: datetime(2020, 1, 6, tzinfo=UTC))
+    long_ago.subscribe("slack", "T1", "C1")
+    long_ago.subscribe("discord", "G1", "D1")
+    done = threading.Event()
+    posts: list[str] = []
+
+    def post(sub: Subscription, key: str) -> None:
+        posts.append(sub.channel)
+        if len(posts) == 2:
+            done.set()
+
+    # Real time: this week's run time is either past (the start-up run catches up) or ahead.
+    digest = DigestScheduler(post, long_ago, day="tue", time="06:30", timezone="Asia/Shanghai")
+    now = datetime.now(UTC)
+    digest.start()
+    try:
+        if now >= digest.due_at(now):
+            assert done.wait(10), "the catch-up run did not post"
+            assert sorted(posts) == ["C1", "D1"]
+        deadline = now + timedelta(seconds=10)
+        while digest.scheduled_run() != digest.next_run() and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.05)  # until the one-off start-up run has been consumed
+        assert digest.scheduled_run() == digest.next_run()
+    finally:
+        digest.shutdown()
+    assert digest.scheduled_run() is None
