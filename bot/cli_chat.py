@@ -54,7 +54,7 @@ def chat() -> None:
     if advisor.index is not None and advisor.index.status().chunks == 0:
         out.print("[dim]Building the knowledge index (first run only)...[/dim]")
         rebuild_index(advisor.index, advisor.catalog)
-    run_chat(advisor, out)
+    run_chat(chat_service(advisor, settings), out)
 
 
 def serve() -> None:

@@ -17,6 +17,8 @@ from bot.chat_service import AccessPolicy, ChatService, RateLimiter
 from bot.errors import ConfigError
 from bot.profiles import ProfileStore
 from bot.settings import Settings
+from bot.trials.jobs import JobStore
+from bot.trials.service import Trials
 from knowledge.db import make_engine, migrate
 
 log = logging.getLogger("advisor")
@@ -26,11 +28,13 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
     """The shared service with the configured profiles database, admins and rate limit."""
     engine = make_engine(settings.db_url)
     migrate(engine)
+    trials = Trials(settings.ollama_host, advisor.advice.resolver, JobStore(engine))
     return ChatService(
         advisor,
         ProfileStore(engine, advisor.catalog),
         AccessPolicy(frozenset(settings.admin_users), frozenset(settings.admin_roles)),
         RateLimiter(settings.rate_limit_per_minute),
+        trials,
     )
 
 

@@ -12,30 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, UniqueConstraint, update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import Engine, update
+from sqlmodel import Session, select
 
+from knowledge.catalog import DigestSubscription
 from knowledge.db import session_scope
-
-
-class DigestSubscription(SQLModel, table=True):
-    """One channel subscribed to the weekly digest."""
-
-    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(index=True)
-    workspace: str = Field(index=True)
-    channel: str = Field(index=True)
-    language: str = "en"
-    created_by: str = ""
-    created_at: str = ""  # ISO 8601 in UTC, like the other tables' timestamps
-    last_week_key: str = ""  # e.g. "2026-W48"; empty until the first post
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the subscription table (the body of migration ``0004_subscriptions``)."""
-    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["digestsubscription"]])
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ def ingest(
     """Read every item (file, directory or URL) and index it, re-embedding changed ones only.
 
     ``model_names`` (from :func:`knowledge.cards.model_names`) tags chunks with the catalog
-    models they mention; ``fetch`` replaces the HTTP GET, e.g. to add a proxy or auth.
+    models they mention. ``fetch`` replaces the HTTP GET (e.g. to add a proxy or auth); like
+    :func:`fetch_url` it returns a :class:`Fetched` and raises DocumentError on failure.
     """
     documents: list[Document] = []
     skipped: list[str] = []

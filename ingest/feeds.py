@@ -12,6 +12,7 @@ Entries already stored count as unchanged, so every sync is incremental.
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +50,30 @@ def http_fetch(url: str) -> bytes:
 
 def _published(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-    return datetime(*parsed[:6], tzinfo=UTC) if parsed else None
+    return datetime.fromtimestamp(calendar.timegm(parsed), UTC) if parsed else None
+
+
+def _names(catalog: Catalog, ident: str) -> list[str]:
+    """Every name of a catalog variant (and its family) or family."""
+    if ident in catalog.variants:
+        v = catalog.variants[ident]
+        tail = [v.hf_repo.split("/")[-1]] if v.hf_repo else []
+        return [v.id, v.name, *v.aliases, *tail, *_names(catalog, v.family_id)]
+    f = catalog.families[ident]
+    return [f.id, f.name, *f.aliases]
+
+
+def _named(text: str, names: list[str]) -> bool:
+    """A name occurs whole, and not as the start of a newer version ("Qwen3" in "Qwen3.5").
+
+    The chat extractor accepts "qwen3" inside "qwen3.5"; in release notes that would
+    attach a post about a new model to an older one, so mentions are checked again here.
+    """
+    return any(
+        re.search(rf"(?<![a-z0-9.]){re.escape(n.lower())}(?![a-z0-9]|\.\d)", text)
+        for n in names
+        if len(n) >= 3
+    )
 
 
 def parse_feed(url: str, content: bytes, extractor: Extractor) -> list[FeedEntry]:
@@ -66,7 +90,10 @@ def parse_feed(url: str, content: bytes, extractor: Extractor) -> list[FeedEntry
         summary = re.sub(r"\s+", " ", summary).strip()
         variant_ids: list[str] = []
         family_ids: list[str] = []
-        for ident in extractor.models(f"{title}\n{summary}".lower()):
+        text = f"{title}\n{summary}".lower()
+        for ident in extractor.models(text):
+            if not _named(text, _names(extractor.catalog, ident)):
+                continue
             if ident in extractor.catalog.variants:
                 variant_ids.append(ident)
             elif ident in extractor.catalog.families:

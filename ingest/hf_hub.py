@@ -5,9 +5,9 @@ Design:
 * **Noise control.** Only an allowlist of organisations (the major labs) is listed, newest
   first (``sort="created_at"``), with a popularity floor (likes or downloads) and an
   optional parameter range. Quants (``baseModels`` relation "quantized", or names such as
-  ``-GGUF``/``-AWQ``/``-FP8``), adapters, merges and same-org fine-tunes that are not an
-  official instruct/chat release are stored *folded* under their base, so the digest shows
-  one entry per release.
+  ``-GGUF``/``-AWQ``/``-FP8``), adapters, merges and fine-tunes are stored *folded* under
+  their base, so the digest shows one entry per release; a lab's own post-trained release
+  (instruct/chat/-it naming, or tuned from its ``-Base``/``-pt`` checkpoint) stays an entry.
 * **Mapping.** Parameters come from the safetensors total; the license from
   ``cardData.license`` or a ``license:<id>`` tag, with ``other`` + ``license_name``
   mapped through :data:`LICENSE_ALIASES`; anything unmapped is stored with
@@ -40,6 +40,7 @@ from huggingface_hub.errors import (
     HfHubHTTPError,
     RepositoryNotFoundError,
 )
+from huggingface_hub.hf_api import ExpandModelProperty_T
 from sqlalchemy import Engine
 
 from ingest.synced import (
@@ -64,7 +65,7 @@ DEFAULT_ORGS: tuple[str, ...] = (
     "tiiuae", "ibm-granite", "nvidia", "CohereForAI", "CohereLabs", "ai21labs", "openai",
     "THUDM", "zai-org", "01-ai", "moonshotai",
 )  # fmt: skip
-EXPAND = [
+EXPAND: list[ExpandModelProperty_T] = [
     "createdAt", "safetensors", "cardData", "tags", "gguf", "baseModels", "gated",
     "downloads", "likes",
 ]  # fmt: skip
@@ -97,6 +98,7 @@ LICENSE_ALIASES = {
 }
 _INSTRUCT_WORDS = ("instruct", "chat", "-it", "thinking", "reasoning")
 _FOLD_RELATIONS = ("quantized", "adapter", "merge")
+_PRETRAINED = ("-base", "-pt", "-pretrain")
 
 
 def map_license(
@@ -135,14 +137,15 @@ def base_of(info: Any) -> tuple[str | None, str]:
 
 
 def _folded(repo: str, base: str | None, relation: str) -> bool:
-    """Quants, adapters, merges and non-instruct same-org fine-tunes fold under the base."""
+    """Quants, adapters, merges and fine-tunes that are not the lab's own release fold."""
     if strip_quant(repo) != repo or relation in _FOLD_RELATIONS:
         return True
     if relation != "finetune" or base is None:
         return False
     same_org = base.split("/")[0].lower() == repo.split("/")[0].lower()
-    official = any(word in repo.split("/")[-1].lower() for word in _INSTRUCT_WORDS)
-    return same_org and not official
+    name, base_name = repo.split("/")[-1].lower(), base.split("/")[-1].lower()
+    official = any(w in name for w in _INSTRUCT_WORDS) or base_name.endswith(_PRETRAINED)
+    return not (same_org and official)
 
 
 def shape_from_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +214,7 @@ class _Fetcher:
                 author=org,
                 sort="created_at",
                 limit=limit,
-                expand=EXPAND,  # type: ignore[arg-type]
+                expand=EXPAND,
             ):
                 created = aware(info.created_at)
                 if stop_before is not None and created is not None and created < stop_before:
@@ -249,6 +252,7 @@ def _row(info: Any, org: str, catalog: Catalog, links: CatalogLinks) -> SyncedMo
         catalog, card.get("license"), card.get("license_name"), tags
     )
     base, relation = base_of(info)
+    folded = _folded(repo, base, relation)
     total = info.safetensors.total if info.safetensors is not None else None
     if total is None and isinstance(info.gguf, dict):
         total = info.gguf.get("total")
@@ -273,12 +277,12 @@ def _row(info: Any, org: str, catalog: Catalog, links: CatalogLinks) -> SyncedMo
         tags=tags,
         relation=relation,
         base_model=base,
-        folded=_folded(repo, base, relation),
+        folded=folded,
         variant_id=links.variant(repo),
         likes=info.likes,
         downloads=info.downloads,
         raw={"license_link": card.get("license_link"), "gguf": bool(info.gguf)},
-        digest_key=release_key(base if base and strip_quant(repo) != repo else repo),
+        digest_key=release_key(base if folded and base else repo),
     )
 
 
@@ -308,8 +312,9 @@ def sync_hf(
 ) -> SyncReport:
     """Sync allowlisted orgs' new text-generation models from the Hub into SyncedModel.
 
-    ``since`` overrides the stored cursors (a first sync without it takes each org's
+    ``since`` overrides the stored cursors (a first sync without either takes each org's
     ``limit`` newest models). Never raises for network trouble: the report carries it.
+    ``sleep`` is how rate-limit waits happen (tests pass a recorder).
     """
     started = time.monotonic()
     report = SyncReport(SOURCE)
@@ -318,21 +323,26 @@ def sync_hf(
     with session_scope(engine) as session:
         position = dict(load_state(session, SOURCE).position)
     fetched: dict[str, tuple[list[SyncedModel], datetime | None]] = {}
+    seen: set[str] = set()
     for org in orgs:
         cursor = since or aware(
             datetime.fromisoformat(position[org]) if position.get(org) else None
         )
+        stop_before = since or (cursor - lookback if cursor else None)
         try:
-            infos = fetcher.list_org(org, cursor - lookback if cursor else None, limit)
+            infos = fetcher.list_org(org, stop_before, limit)
             rows = [_row(info, org, catalog, links) for info in infos]
             rows = [r for r in rows if _wanted(r, min_likes, min_downloads, params_range)]
+            rows = [r for r in rows if r.id not in seen]  # renamed orgs list the same repos
+            seen.update(r.id for r in rows)
             for row in rows:
                 if not row.folded and not row.gated:
                     _add_config(row, fetcher.config(row.external_id))
         except SyncError as exc:
             report.errors.append(exc.user_message)
             break
-        newest = max((aware(i.created_at) for i in infos if i.created_at), default=cursor)
+        dates = [i.created_at for i in infos if i.created_at is not None]
+        newest = max([*(aware(d) for d in dates), *([cursor] if cursor else [])], default=None)
         fetched[org] = (rows, newest)
     now = utcnow()
     with session_scope(engine) as session:
@@ -347,7 +357,7 @@ def sync_hf(
         if not report.errors:
             state.last_sync, state.last_error = now, None
             state.cursor = max(
-                (aware(datetime.fromisoformat(v)) for v in new_position.values()), default=None
+                (datetime.fromisoformat(v) for v in new_position.values()), default=None
             )
         session.add(state)
     if report.errors:

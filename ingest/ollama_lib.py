@@ -65,7 +65,7 @@ class LibraryModel:
 def _texts(card: Tag, attribute: str) -> tuple[str, ...]:
     return tuple(
         el.get_text(strip=True).lower()
-        for el in card.find_all(attrs={attribute: True})
+        for el in card.select(f"[{attribute}]")
         if el.get_text(strip=True)
     )
 
@@ -73,10 +73,10 @@ def _texts(card: Tag, attribute: str) -> tuple[str, ...]:
 def parse_search(html: str) -> list[LibraryModel]:
     """Library models on one search page, in page order."""
     soup = BeautifulSoup(html, "html.parser")
-    cards = soup.find_all("li", attrs={"x-test-model": True})
+    cards = soup.select("li[x-test-model]")
     found: list[LibraryModel] = []
     for card in cards:
-        title = card.find(attrs={"x-test-search-response-title": True})
+        title = card.select_one("[x-test-search-response-title]")
         link = card.find("a", href=re.compile(r"^/library/"))
         name = title.get_text(strip=True) if title else ""
         if not name and link is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel
@@ -40,12 +40,18 @@ def _json_dict() -> Any:
 
 
 def utcnow() -> datetime:
-    """Now, timezone-aware UTC (SQLite stores it naive; see :func:`aware`)."""
+    """Now, timezone-aware UTC (sqlmodel refuses naive datetimes)."""
     return datetime.now(UTC)
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: datetime | None) -> datetime | None: ...
 def aware(moment: datetime | None) -> datetime | None:
-    """A datetime read back from SQLite (naive) as aware UTC, so comparisons work."""
+    """A naive datetime (from a caller or an older driver) as aware UTC, so comparisons work."""
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
@@ -187,7 +193,10 @@ def upsert(session: Session, rows: list[SyncedModel], now: datetime, report: Syn
             new = getattr(row, name)
             if name == "created_at":
                 new = new or existing.created_at
-            if aware(getattr(existing, name)) != aware(new):
+            old = getattr(existing, name)
+            if isinstance(old, datetime) and isinstance(new, datetime):
+                old, new = aware(old), aware(new)
+            if old != new:
                 setattr(existing, name, new)
                 changed = True
         existing.likes, existing.downloads, existing.raw = row.likes, row.downloads, row.raw
@@ -222,6 +231,7 @@ _QUANT = re.compile(
 )
 _SIZE = re.compile(r"(?<![a-z0-9])(\d+x)?\d+(\.\d+)?[bm](?![a-z0-9])|(?<![a-z0-9])[ae]\d+(\.\d+)?b")
 _FLAVOR = re.compile(r"(?<![a-z0-9])(instruct|chat|it|base|hf|thinking|reasoning)(?![a-z0-9])")
+_DATED = re.compile(r"[-_ ](\d{4}|\d{6}|\d{8})[-_ ]*$")  # Mistral/Qwen "-2506" refreshes
 
 
 def strip_quant(name: str) -> str:
@@ -237,7 +247,7 @@ def release_key(name: str) -> str:
     """
     tail = strip_quant(name.split("/")[-1].split(":")[0]).lower()
     tail = _FLAVOR.sub(" ", _SIZE.sub(" ", tail))
-    return normalize(tail)
+    return normalize(_DATED.sub("", tail.strip(" -_")))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -195,3 +195,18 @@ class Job(SQLModel, table=True):
     created_at: str = ""
     started_at: str | None = None
     finished_at: str | None = None
+
+
+class DigestSubscription(SQLModel, table=True):
+    """One channel subscribed to the weekly digest."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(index=True)
+    workspace: str = Field(index=True)
+    channel: str = Field(index=True)
+    language: str = "en"
+    created_by: str = ""
+    created_at: str = ""  # ISO 8601 in UTC, like the other tables' timestamps
+    last_week_key: str = ""  # e.g. "2026-W48"; empty until the first post

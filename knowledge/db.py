@@ -43,6 +43,10 @@ def _create_profile_table(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["teamprofile"]])
 
 
+def _create_subscription_table(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["digestsubscription"]])
+
+
 def _create_job_table(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["job"]])
 
@@ -50,6 +54,7 @@ def _create_job_table(engine: Engine) -> None:
 MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0001_catalog_tables", _create_catalog_tables),
     ("0002_team_profiles", _create_profile_table),
+    ("0004_subscriptions", _create_subscription_table),
     ("0005_jobs", _create_job_table),
 ]
 

@@ -357,17 +357,15 @@ class KnowledgeIndex:
         if not ids:
             return []
         try:
-            dense = self._vectors().similarity_search_with_relevance_scores(
-                query, k=min(40, len(ids))
-            )
+            dense = self._vectors().similarity_search_with_score(query, k=min(40, len(ids)))
         except Exception as exc:  # noqa: BLE001
             raise RetrievalError("Searching the knowledge index failed.", detail=str(exc)) from exc
         position = {ident: i for i, ident in enumerate(ids)}
         dense_score: dict[int, float] = {}
-        for doc, score in dense:
+        for doc, distance in dense:
             i = position.get(doc.id) if doc.id else None
-            if i is not None:
-                dense_score[i] = max(0.0, float(score))
+            if i is not None:  # cosine distance in [0, 2] -> similarity in [0, 1]
+                dense_score[i] = max(0.0, 1.0 - float(distance))
         keyword = _bm25(tokens(query), token_lists)
         top_kw = max(keyword) if keyword and max(keyword) > 0 else 1.0
         wanted = set(models)

@@ -1,7 +1,9 @@
 """The terminal chat: the same grammar as Slack and Discord, streamed with rich.
 
-One process is one thread, so follow-ups refine the previous question. A bad message
-prints its usage line; an unexpected failure prints an incident id and the chat goes on.
+One process is one thread, so follow-ups refine the previous question. It goes through
+the same chat service as Slack and Discord (profiles, trials, friendly errors): a bad
+message prints its usage line and an unexpected failure a request id, and the chat goes on.
+Trial and eval results print when their jobs finish.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from collections.abc import Callable
 from rich.console import Console
 
 from bot.adapters.render_terminal import render_terminal
-from bot.advisor import Advisor, Thread
-from bot.errors import AdvisorError
-from bot.logs import report_incident
+from bot.answer import Answer
+from bot.chat_service import ChatContext, ChatService
 
 GREETING = (
     "[bold]LLM Advisor[/bold] — ask which model to use, in English or 中文. "
@@ -22,10 +23,14 @@ GREETING = (
 )
 
 
-def chat(advisor: Advisor, console: Console, read: Callable[[], str] | None = None) -> None:
+def chat(service: ChatService, console: Console, read: Callable[[], str] | None = None) -> None:
     """Read messages until EOF or /quit, answering each in the same thread."""
-    thread = Thread("terminal")
+    ctx = ChatContext("terminal", "local", "terminal", "terminal-user", "terminal")
     interactive = read is None and sys.stdin.isatty()
+
+    def notify(answer: Answer) -> None:
+        console.print(render_terminal(answer))
+
     console.print(GREETING)
     while True:
         try:
@@ -41,16 +46,7 @@ def chat(advisor: Advisor, console: Console, read: Callable[[], str] | None = No
         if not text.strip():
             continue
         streamed: list[str] = []
-        try:
-            answer = advisor.handle(text, thread=thread, on_token=_printer(console, streamed))
-        except AdvisorError as exc:
-            console.print(exc.user_message, style="yellow", markup=False)
-            continue
-        except Exception as exc:  # noqa: BLE001 - one bad message must not end the chat
-            console.print(
-                f"Something went wrong (incident {report_incident(exc)}); try again.", style="red"
-            )
-            continue
+        answer = service.handle(ctx, text, _printer(console, streamed), notify)
         if streamed:
             console.print()
         console.print(render_terminal(answer, show_text=not answer.llm.used))

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from bot.adapters.render_discord import CONTENT, EMBED_TOTAL, EMBEDS_PER_MESSAGE, render_discord
+from bot.adapters.render_discord import CONTENT, render_discord
 from bot.chat_service import ChatContext, ChatService
 from bot.logs import report_incident
 
@@ -73,37 +73,6 @@ def _progress(text: str) -> str:
 
 def _embeds(message: dict[str, Any]) -> list[discord.Embed]:
     return [discord.Embed.from_dict(e) for e in message["embeds"]]
-
-
-def _text_size(embed: dict[str, Any]) -> int:
-    """Characters Discord counts toward its 6,000 limit (title, description, fields, footer)."""
-    fields = embed.get("fields", [])
-    return (
-        sum(len(embed.get(k, "")) for k in ("title", "description"))
-        + sum(len(f["name"]) + len(f["value"]) for f in fields)
-        + len(embed.get("footer", {}).get("text", ""))
-        + len(embed.get("author", {}).get("name", ""))
-    )
-
-
-def pack_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Regroup rendered embeds so no message exceeds 10 embeds or 6,000 characters in total.
-
-    Discord counts the 6,000 characters across all embeds of one message, not per embed, and
-    refuses the whole message (HTTP 400) beyond that; ``render_discord`` only bounds each
-    embed, so two full descriptions must go out as two messages.
-    """
-    packed: list[dict[str, Any]] = [{"content": messages[0]["content"], "embeds": []}]
-    used = 0
-    for embed in (e for m in messages for e in m["embeds"]):
-        size = _text_size(embed)
-        current = packed[-1]["embeds"]
-        if current and (len(current) == EMBEDS_PER_MESSAGE or used + size > EMBED_TOTAL):
-            packed.append({"content": "", "embeds": []})
-            used = 0
-        packed[-1]["embeds"].append(embed)
-        used += size
-    return packed
 
 
 class _Stream:
@@ -155,10 +124,10 @@ class DiscordAdvisor:
         stream = _Stream(asyncio.get_running_loop(), first)
         answer = await asyncio.to_thread(self.service.handle, ctx, text, stream.on_token)
         await stream.drain()
-        messages = pack_messages(render_discord(answer))
+        messages = render_discord(answer)
         await first(messages[0]["content"], _embeds(messages[0]))
         for message in messages[1:]:
-            await more(message["content"] or "", _embeds(message))
+            await more(message["content"], _embeds(message))
 
     async def guarded(self, work: Awaitable[Any], fail: Show | None = None) -> None:
         """Run ``work``; log Discord errors, and turn anything else into an incident id."""

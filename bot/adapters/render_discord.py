@@ -1,7 +1,8 @@
 """Render an Answer as Discord messages: content plus embeds, within every Discord limit.
 
 Limits (discord.py / Discord API): 2,000 characters of content, embed description 4,096,
-25 fields of name 256 / value 1,024, 6,000 characters per embed, 10 embeds per message.
+25 fields of name 256 / value 1,024, 10 embeds per message, and 6,000 characters across all
+the embeds of one message.
 Long text is split cleanly (bot/adapters/splitting.py); tables become embed fields.
 """
 
@@ -78,9 +79,21 @@ def render_discord(answer: Answer) -> list[dict[str, Any]]:
     if answer.catalog_as_of:
         footer += f" · catalog as of {answer.catalog_as_of}"
     embeds[-1]["footer"] = {"text": _clip(footer, 2048)}
-    messages = []
-    for start in range(0, len(embeds), EMBEDS_PER_MESSAGE):
-        messages.append({"content": "", "embeds": embeds[start : start + EMBEDS_PER_MESSAGE]})
+    # Discord counts the 6,000 characters across all embeds of one message (and refuses the
+    # whole message beyond that), so embeds are packed by total size as well as by count.
+    messages: list[dict[str, Any]] = []
+    used = 0
+    for embed in embeds:
+        size = _size(embed)
+        if (
+            not messages
+            or len(messages[-1]["embeds"]) == EMBEDS_PER_MESSAGE
+            or used + size > EMBED_TOTAL
+        ):
+            messages.append({"content": "", "embeds": []})
+            used = 0
+        messages[-1]["embeds"].append(embed)
+        used += size
     messages[0]["content"] = _clip(answer.understood, CONTENT)
     return messages
 

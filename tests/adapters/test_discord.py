@@ -420,6 +420,11 @@ def test_matching_names_puts_prefix_matches_first() -> None:
     assert matching_names([f"m{i}" for i in range(40)], "m") == [f"m{i}" for i in range(25)]
 
 
+def gateway(client: discord.Client) -> Any:
+    """The connection state the gateway feeds: raw events go in exactly as Discord sends them."""
+    return client._connection
+
+
 def _user_message(channel: int, content: str, guild: bool = True, **extra: Any) -> dict[str, Any]:
     message = _message(channel, content, [], author=USER, **extra)
     if guild:
@@ -439,13 +444,13 @@ async def _settled(fake: FakeDiscord, count: int) -> None:
 
 def test_mentions_start_a_thread_and_replies_there_continue_it() -> None:
     service = FakeService(Answer("q", "en", "Mistral 7B fits."))
-    mention = {"mentions": [BOT_USER]}
-
-    question = _user_message(CHANNEL_ID, f"<@{BOT_ID}> which 7B model\nfits 8 GB?", **mention)
+    question = _user_message(
+        CHANNEL_ID, f"<@{BOT_ID}> which 7B model\nfits 8 GB?", mentions=[BOT_USER]
+    )
 
     async def scenario() -> list[Call]:
         async with connected(service, [], message_content=True) as (client, fake):
-            state = client._connection
+            state = gateway(client)
             state._add_guild_from_data({
                 "id": str(GUILD_ID), "name": "team", "owner_id": str(USER_ID),
                 "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0}],
@@ -453,7 +458,9 @@ def test_mentions_start_a_thread_and_replies_there_continue_it() -> None:
             })  # fmt: skip
             base = len(fake.calls)
             state.parse_message_create(_user_message(CHANNEL_ID, "plain chatter"))
-            state.parse_message_create(_message(CHANNEL_ID, f"<@{BOT_ID}> hi", [], **mention))
+            state.parse_message_create(
+                _message(CHANNEL_ID, f"<@{BOT_ID}> hi", [], mentions=[BOT_USER])  # a bot
+            )
             state.parse_message_create(question)
             await _settled(fake, base + 3)
             state.parse_thread_create(_thread("which 7B model fits 8 GB?"))  # the gateway event
@@ -466,7 +473,10 @@ def test_mentions_start_a_thread_and_replies_there_continue_it() -> None:
     assert start.body["name"] == "which 7B model fits 8 GB?"
     assert placeholder.method == "POST" and placeholder.path == f"/channels/{THREAD_ID}/messages"
     assert answer.method == "PATCH" and "Mistral 7B fits." in str(answer.body["embeds"])
-    assert [c.method for c in follow_up] == ["POST", "PATCH"]
+    assert [(c.method, c.path.split("/")[2]) for c in follow_up] == [
+        ("POST", str(THREAD_ID)),
+        ("PATCH", str(THREAD_ID)),
+    ]
     first, second = service.seen
     assert (first[0].channel, first[0].thread, first[1]) == (
         str(CHANNEL_ID),
@@ -482,7 +492,7 @@ def test_direct_messages_are_answered_in_the_dm() -> None:
     async def scenario() -> list[Call]:
         async with connected(service, [], message_content=True) as (client, fake):
             base = len(fake.calls)
-            client._connection.parse_message_create(
+            gateway(client).parse_message_create(
                 _user_message(DM_ID, "best model for 8 GB?", guild=False)
             )
             await _settled(fake, base + 2)
@@ -506,7 +516,7 @@ def test_without_the_message_content_intent_messages_are_ignored() -> None:
     async def scenario() -> list[Call]:
         async with connected(service, []) as (client, fake):
             base = len(fake.calls)
-            client._connection.parse_message_create(_user_message(DM_ID, "hello?", guild=False))
+            gateway(client).parse_message_create(_user_message(DM_ID, "hello?", guild=False))
             await asyncio.sleep(0.2)
             return fake.calls[base:]
 

@@ -152,19 +152,24 @@ def test_terminal_chat_survives_bad_input(catalog, knowledge_index) -> None:  # 
     from rich.console import Console
 
     from bot.adapters.console import chat
+    from bot.chat_service import ChatService
+    from bot.profiles import ProfileStore
+    from knowledge.db import make_engine, migrate
 
-    lines = iter(["/help", "/fit mixtral", "/compare llama2 mistral", "/bogus", "/quit"])
-    buffer = StringIO()
-    chat(
-        _advisor(catalog, knowledge_index, None),
-        Console(file=buffer, width=120),
-        read=lambda: next(lines),
+    engine = make_engine("sqlite://")
+    migrate(engine)
+    service = ChatService(_advisor(catalog, knowledge_index, None), ProfileStore(engine, catalog))
+    lines = iter(
+        ["/help", "/fit mixtral", "/compare llama2 mistral", "/bogus", "/trial x", "/quit"]
     )
+    buffer = StringIO()
+    chat(service, Console(file=buffer, width=120), read=lambda: next(lines))
     printed = buffer.getvalue()
     assert "/why-not MODEL" in printed  # help
     assert "Usage: /fit MODEL HARDWARE" in printed
     assert "llama2-7b-chat" in printed and "mistral-7b-instruct-v0.3" in printed
     assert "Unknown command /bogus" in printed
+    assert "Trials need an Ollama server" in printed
 
 
 @pytest.mark.live

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from bot.errors import ConfigError
 from bot.scheduler import DigestScheduler, week_key
-from bot.subscriptions import Subscription, SubscriptionStore, create_tables
-from knowledge.db import make_engine
+from bot.subscriptions import Subscription, SubscriptionStore
+from knowledge.db import make_engine, migrate
 
 # ISO week 2026-W48 runs from Monday 23 November to Sunday 29 November 2026.
 SUNDAY_BEFORE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -49,7 +49,7 @@ class Poster:
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'advisor.db'}")
-    create_tables(engine)
+    migrate(engine)
     return engine
 
 
@@ -189,19 +189,19 @@ def test_week_key_is_the_iso_week() -> None:
 
 
 @pytest.mark.parametrize(
-    ("settings", "message"),
+    ("day", "at", "zone", "message"),
     [
-        ({"day": "someday"}, "use mon, tue"),
-        ({"time": "9am"}, "HH:MM"),
-        ({"time": "25:00"}, "HH:MM"),
-        ({"timezone": "Mars/Base"}, "IANA name"),
+        ("someday", "09:00", "UTC", "use mon, tue"),
+        ("mon", "9am", "UTC", "HH:MM"),
+        ("mon", "25:00", "UTC", "HH:MM"),
+        ("mon", "09:00", "Mars/Base", "IANA name"),
     ],
 )
 def test_bad_settings_fail_at_start_up_with_what_to_set(
-    store: SubscriptionStore, settings: dict[str, str], message: str
+    store: SubscriptionStore, day: str, at: str, zone: str, message: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        DigestScheduler(Poster(), store, **settings)
+        DigestScheduler(Poster(), store, day=day, time=at, timezone=zone)
     assert message in caught.value.user_message
 
 
