@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from bot import cli_chat, cli_rules
+from bot import cli_chat, cli_jobs, cli_rules
 from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.errors import AdvisorError, CatalogError
 from bot.logs import report_incident, setup_logging
@@ -41,6 +41,9 @@ app.add_typer(cli_chat.index_app, name="index")
 app.command()(cli_chat.ask)
 app.command()(cli_chat.chat)
 app.command()(cli_chat.serve)
+app.command()(cli_jobs.trial)
+app.command("eval")(cli_jobs.eval_)
+app.command()(cli_jobs.jobs)
 app.command()(cli_rules.fit)
 app.command()(cli_rules.recommend)
 app.command()(cli_rules.compare)

@@ -29,6 +29,9 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
     engine = make_engine(settings.db_url)
     migrate(engine)
     trials = Trials(settings.ollama_host, advisor.advice.resolver, JobStore(engine))
+    interrupted = trials.runner.recover()
+    if interrupted:
+        log.warning("jobs interrupted by the last restart: %s", ", ".join(interrupted))
     return ChatService(
         advisor,
         ProfileStore(engine, advisor.catalog),

@@ -120,13 +120,16 @@ class JobRunner:
         self._waiting: list[str] = []
         self._cancel: set[str] = set()
         self._lock = threading.Lock()
-        self.interrupted = store.interrupt_running()
         self._workers = [
             threading.Thread(target=self._work, name=f"job-worker-{i}", daemon=True)
             for i in range(concurrency)
         ]
         for worker in self._workers:
             worker.start()
+
+    def recover(self) -> list[str]:
+        """Mark jobs a previous serving process left running as interrupted (call at start)."""
+        return self.store.interrupt_running()
 
     def submit(
         self, kind: str, spec: dict[str, Any], owner: Owner, notify: Notify | None = None

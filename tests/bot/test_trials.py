@@ -123,7 +123,7 @@ def test_running_jobs_are_interrupted_by_a_restart(store: JobStore) -> None:
     job = store.create("trial", {"models": ["m"]}, OWNER)
     store.update(job.id, status="running")
     runner = JobRunner(store, lambda job, progress, cancelled: {})
-    assert runner.interrupted == [job.id]
+    assert runner.recover() == [job.id]
     assert store.get(job.id).status == "interrupted"  # type: ignore[union-attr]
 
 

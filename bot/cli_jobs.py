@@ -1,0 +1,114 @@
+"""CLI commands for trials, evals and jobs; registered by bot/cli.py.
+
+In the terminal a trial runs as the same persistent job as in chat, and the command
+waits for it, printing progress, so `advisor jobs` shows it afterwards too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.adapters.render_terminal import render_terminal
+from bot.console import JsonOpt, out, print_json
+from bot.errors import JobError
+from bot.settings import load_settings
+from bot.trials.jobs import JobStore, Owner
+from bot.trials.service import Trials, render_job
+from knowledge.db import make_engine, migrate
+from knowledge.resolve import Resolver
+from knowledge.store import open_catalog
+
+OWNER = Owner("terminal-user")
+
+
+def _trials() -> Trials:
+    settings = load_settings()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    catalog = open_catalog(settings)
+    return Trials(
+        settings.ollama_host, Resolver(catalog), JobStore(engine), timeout=settings.ollama_timeout
+    )
+
+
+def _run(trials: Trials, queued_text: str, as_json: bool, full: bool) -> None:
+    if "queued" not in queued_text:
+        raise JobError(queued_text)
+    out.print(queued_text, markup=False)
+    job_id = queued_text.split()[1]
+    job = trials.runner.wait(job_id, timeout=3600)
+    if as_json:
+        print_json(
+            {
+                "id": job.id,
+                "kind": job.kind,
+                "status": job.status,
+                "spec": job.spec,
+                "result": job.result,
+                "error": job.error,
+            }
+        )
+        return
+    out.print(render_terminal(render_job(job, full_text=full)))
+    if job.status != "done":
+        raise typer.Exit(1)
+
+
+def trial(
+    args: Annotated[
+        list[str], typer.Argument(help='MODEL[,MODEL] "PROMPT" [runs=3] [temperature=0.2] ...')
+    ],
+    full: Annotated[bool, typer.Option("--full", help="Show whole outputs.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a prompt on models through Ollama: TTFT, tokens/s, time per token, outputs."""
+    trials = _trials()
+    quoted = [f'"{a}"' if " " in a else a for a in args]
+    _run(trials, trials.submit_trial(" ".join(quoted), OWNER).text, as_json, full)
+
+
+def eval_(
+    args: Annotated[
+        list[str], typer.Argument(help="MODEL[,MODEL] suite=math [n=20] [cot=on] [votes=5]")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Score models on an eval suite: accuracy with standard error, per-case matrix."""
+    trials = _trials()
+    _run(trials, trials.submit_eval(" ".join(args), OWNER).text, as_json, False)
+
+
+def jobs(
+    cancel: Annotated[str | None, typer.Option(help="Cancel this job id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent trial and eval jobs."""
+    trials = _trials()
+    store = trials.runner.store
+    if cancel:
+        trials.runner.cancel(cancel)
+    rows = store.recent(20)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": j.id,
+                    "kind": j.kind,
+                    "status": j.status,
+                    "progress": j.progress,
+                    "created_at": j.created_at,
+                    "error": j.error,
+                }
+                for j in rows
+            ]
+        )
+        return
+    for j in rows:
+        out.print(
+            f"{j.id}  {j.kind:<5} {j.status:<11} {j.created_at}  {j.progress or j.error or ''}",
+            markup=False,
+        )
+    if not rows:
+        out.print("No jobs yet.")
