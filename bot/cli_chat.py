@@ -17,6 +17,11 @@ from bot.app import build_advisor, open_index, rebuild_index
 from bot.console import JsonOpt, out, print_json
 from bot.serve import adapters, chat_service, serve_chat
 from bot.settings import load_settings
+from ingest.documents import describe as describe_ingest
+from ingest.documents import ingest as ingest_documents
+from ingest.documents import list_documents
+from ingest.documents import remove as remove_document
+from knowledge.cards import model_names
 from knowledge.store import open_catalog
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
@@ -94,3 +99,36 @@ def index_status(as_json: JsonOpt = False) -> None:
         return
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(status.by_kind.items())) or "empty"
     out.print(f"Index: {status.sources} sources, {status.chunks} chunks ({kinds}).")
+
+
+def ingest(
+    items: Annotated[list[str], typer.Argument(help="PATH|URL ... | list | remove SOURCE")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add team documents (Markdown, HTML, PDF, text, URLs) to the knowledge index."""
+    settings = load_settings()
+    index = open_index(settings)
+    if items[0] == "list":
+        docs = list_documents(index)
+        if as_json:
+            print_json([vars(d) for d in docs])
+            return
+        for d in docs:
+            out.print(f"{d.source}  ({d.title}, {d.chunks} chunks)", markup=False)
+        if not docs:
+            out.print("No documents ingested yet.")
+        return
+    if items[0] == "remove":
+        removed = sum(remove_document(index, source) for source in items[1:])
+        out.print(f"Removed {removed} chunks." if removed else "Not an ingested document.")
+        if not removed:
+            raise typer.Exit(1)
+        return
+    report = ingest_documents(index, items, model_names(open_catalog(settings)))
+    if as_json:
+        print_json({**vars(report), "errors": [vars(e) for e in report.errors]})
+    else:
+        for line in describe_ingest(report):
+            out.print(line, markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
