@@ -37,7 +37,8 @@ from sqlmodel import Session, select
 
 from bot.answer import Answer, Citation, LLMInfo, Table
 from bot.errors import AdvisorError
-from ingest.synced import CatalogLinks, FeedEntry, SyncedModel, aware, utcnow
+from ingest.linking import CatalogLinks
+from ingest.synced import FeedEntry, SyncedModel, aware, utcnow
 from knowledge.resolve import resolve_gpu
 from knowledge.store import Catalog
 from rules.memory import Hardware, Shape, best_fit
@@ -448,7 +449,11 @@ def build_digest(
     language: str = "en",
     summarize: Callable[[str], str] | None = None,
 ) -> Answer:
-    """The digest as an Answer: text, one table, and a citation per link."""
+    """The digest as an Answer: text, one table, and a citation per link.
+
+    ``language`` tags the Answer for the adapters; the entries are written in English, and
+    a ``summarize`` callable may write the summary paragraph in the team's language.
+    """
     digest = collect_digest(engine, catalog, days, now, profile)
     llm = LLMInfo(used=False)
     if summarize is not None and digest.entries:

@@ -43,16 +43,14 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import ExpandModelProperty_T
 from sqlalchemy import Engine
 
+from ingest.linking import CatalogLinks, release_key, strip_quant
 from ingest.synced import (
-    CatalogLinks,
     SyncedModel,
     SyncError,
     SyncReport,
     aware,
     load_state,
     record_failure,
-    release_key,
-    strip_quant,
     upsert,
     utcnow,
 )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 
 import httpx
@@ -28,14 +29,13 @@ from bs4 import BeautifulSoup, Tag
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from ingest.linking import CatalogLinks, release_key
 from ingest.synced import (
-    CatalogLinks,
     SyncedModel,
     SyncError,
     SyncReport,
     load_state,
     record_failure,
-    release_key,
     upsert,
     utcnow,
 )
@@ -180,6 +180,29 @@ def _rows(model: LibraryModel, tags: list[str] | None, links: CatalogLinks) -> l
     return rows
 
 
+def _read_pages(
+    http: _Client, known: set[str], links: CatalogLinks, max_pages: int
+) -> tuple[list[SyncedModel], int]:
+    """Rows from the newest pages, stopping at a page of known models; pages read."""
+    rows: list[SyncedModel] = []
+    for page in range(1, max_pages + 1):
+        models = parse_search(http.get("/search", {"o": "newest", "page": str(page)}))
+        if not models and page == 1:
+            raise SyncError(
+                "The Ollama library page listed no models (has the site changed?); "
+                "stored data is unchanged.",
+            )
+        for model in models:
+            tags = None
+            if model.cloud:
+                with suppress(SyncError):  # unreadable tags page: all its tags count as cloud
+                    tags = parse_tags(http.get(f"/library/{model.name}/tags"), model.name)
+            rows += _rows(model, tags or None, links)
+        if not models or all(m.name in known for m in models):
+            break
+    return rows, page
+
+
 def sync_ollama(
     engine: Engine,
     catalog: Catalog,
@@ -191,7 +214,6 @@ def sync_ollama(
     started = time.monotonic()
     report = SyncReport(SOURCE)
     links = CatalogLinks(catalog)
-    http = _Client(client or httpx.Client(timeout=20.0, follow_redirects=True), base_url)
     with Session(engine) as session:
         known = {
             name.split(":")[0]
@@ -199,25 +221,10 @@ def sync_ollama(
                 select(SyncedModel.external_id).where(SyncedModel.source == SOURCE)
             )
         }
-    rows: list[SyncedModel] = []
+    owned = nullcontext(client) if client else httpx.Client(timeout=20.0, follow_redirects=True)
     try:
-        for page in range(1, max_pages + 1):
-            models = parse_search(http.get("/search", {"o": "newest", "page": str(page)}))
-            if not models and page == 1:
-                raise SyncError(
-                    "The Ollama library page listed no models (has the site changed?); "
-                    "stored data is unchanged.",
-                )
-            for model in models:
-                tags = None
-                if model.cloud:
-                    try:
-                        tags = parse_tags(http.get(f"/library/{model.name}/tags"), model.name)
-                    except SyncError:
-                        tags = None
-                rows += _rows(model, tags or None, links)
-            if not models or all(m.name in known for m in models):
-                break
+        with owned as http_client:
+            rows, pages = _read_pages(_Client(http_client, base_url), known, links, max_pages)
     except SyncError as exc:
         report.errors.append(exc.user_message)
         record_failure(engine, SOURCE, exc.user_message)
@@ -229,7 +236,7 @@ def sync_ollama(
         state = load_state(session, SOURCE)
         state.last_sync = state.updated_at = now
         state.last_error = None
-        state.position = {"pages": page}
+        state.position = {"pages": pages}
         session.add(state)
     report.duration = time.monotonic() - started
     return report

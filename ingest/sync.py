@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from ingest.feeds import DEFAULT_FEEDS, Fetch, sync_feeds
 from ingest.hf_hub import sync_hf
 from ingest.ollama_lib import BASE_URL, sync_ollama
-from ingest.synced import SyncReport
+from ingest.synced import SyncError, SyncReport
 from knowledge.store import Catalog
 
 SOURCES = ("hf", "ollama", "feeds")
@@ -38,7 +38,8 @@ def sync(
     wanted = list(SOURCES) if "all" in sources else list(sources)
     unknown = [s for s in wanted if s not in SOURCES]
     if unknown:
-        raise ValueError(f"unknown sync source(s) {unknown}; use {', '.join(SOURCES)} or all")
+        names = ", ".join(unknown)
+        raise SyncError(f"Unknown sync source(s) {names}: use hf, ollama, feeds or all.")
     runners: dict[str, Callable[[], SyncReport]] = {
         "hf": lambda: sync_hf(engine, catalog, api=hf_api, **(hf_options or {})),
         "ollama": lambda: sync_ollama(engine, catalog, ollama_client, base_url=ollama_url),

@@ -29,6 +29,7 @@ import discord
 from discord import app_commands
 
 from bot.adapters.render_discord import CONTENT, render_discord
+from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService
 from bot.logs import report_incident
 
@@ -119,10 +120,25 @@ class DiscordAdvisor:
         self.service = service
         self.catalog_names = list(catalog_names)
 
-    async def deliver(self, ctx: ChatContext, text: str, first: Show, more: Show) -> None:
-        """Answer off the loop, stream into ``first``, then the answer (overflow via ``more``)."""
-        stream = _Stream(asyncio.get_running_loop(), first)
-        answer = await asyncio.to_thread(self.service.handle, ctx, text, stream.on_token)
+    async def deliver(
+        self, ctx: ChatContext, text: str, first: Show, more: Show, later: Show | None = None
+    ) -> None:
+        """Answer off the loop, stream into ``first``, then the answer (overflow via ``more``).
+
+        ``later`` posts what arrives after the answer (trial and eval results); it uses the
+        bot token, because an interaction's follow-up token expires after 15 minutes.
+        """
+        loop = asyncio.get_running_loop()
+        stream = _Stream(loop, first)
+        post_later = later or more
+
+        def notify(result: Answer) -> None:
+            for message in render_discord(result):
+                asyncio.run_coroutine_threadsafe(
+                    self.guarded(post_later(message["content"], _embeds(message))), loop
+                )
+
+        answer = await asyncio.to_thread(self.service.handle, ctx, text, stream.on_token, notify)
         await stream.drain()
         messages = render_discord(answer)
         await first(messages[0]["content"], _embeds(messages[0]))
@@ -164,7 +180,14 @@ class DiscordAdvisor:
         async def follow(content: str, embeds: list[discord.Embed]) -> None:
             await interaction.followup.send(content or discord.utils.MISSING, embeds=embeds)
 
-        await self.guarded(self.deliver(ctx, text, edit, follow), fail=edit)
+        async def later(content: str, embeds: list[discord.Embed]) -> None:
+            channel = interaction.channel
+            if isinstance(channel, discord.abc.Messageable):
+                await channel.send(content or None, embeds=embeds)
+            else:
+                await follow(content, embeds)
+
+        await self.guarded(self.deliver(ctx, text, edit, follow, later), fail=edit)
 
     async def complete_model(
         self, interaction: discord.Interaction, current: str
@@ -293,6 +316,32 @@ def _register(tree: app_commands.CommandTree, advisor: DiscordAdvisor) -> None:
         interaction: discord.Interaction, model: str, requirements: str | None = None
     ) -> None:
         await advisor.on_command(interaction, command_text("why-not", model, requirements))
+
+    @tree.command(name="trial", description="Run a prompt on models through Ollama and time it.")
+    @app_commands.describe(
+        models="Comma-separated models or Ollama tags, e.g. qwen2.5:7b,mistral",
+        prompt="The prompt to run",
+        options="e.g. runs=3 temperature=0.2 max_tokens=256 compare=greedy,top_p=0.9",
+    )
+    async def trial(
+        interaction: discord.Interaction, models: str, prompt: str, options: str | None = None
+    ) -> None:
+        quoted = '"' + prompt.replace('"', "'") + '"'
+        await advisor.on_command(interaction, command_text("trial", models, quoted, options))
+
+    @tree.command(name="eval", description="Score models on a small eval suite.")
+    @app_commands.describe(models="Comma-separated models", options="e.g. n=20 cot=on votes=5")
+    async def eval_(
+        interaction: discord.Interaction,
+        models: str,
+        suite: Literal[
+            "math", "format", "extraction", "classification", "chinese", "summarization"
+        ],
+        options: str | None = None,
+    ) -> None:
+        await advisor.on_command(
+            interaction, command_text("eval", models, f"suite={suite}", options)
+        )
 
     @tree.command(name="llm-profile", description="Show, set or clear this channel's defaults.")
     @app_commands.describe(settings="For set: gpu=4090 gpus=2 commercial=yes [scope=workspace]")

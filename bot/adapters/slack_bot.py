@@ -36,7 +36,16 @@ from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService, DuplicateGuard
 
 log = logging.getLogger("advisor")
-COMMANDS = ("/advisor", "/compare", "/fit", "/recommend", "/whynot", "/llm-profile")
+COMMANDS = (
+    "/advisor",
+    "/compare",
+    "/fit",
+    "/recommend",
+    "/whynot",
+    "/llm-profile",
+    "/trial",
+    "/eval",
+)
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
 
@@ -113,9 +122,12 @@ class SlackAdvisor:
                     loop,
                 )
 
+        def notify(later: Answer) -> None:
+            asyncio.run_coroutine_threadsafe(self.post(client, ctx.channel, root, later), loop)
+
         context = ChatContext(ctx.platform, ctx.workspace, ctx.channel, ctx.user, root, ctx.roles)
         answer: Answer = await loop.run_in_executor(
-            self.executor, self.service.handle, context, text, on_token
+            self.executor, self.service.handle, context, text, on_token, notify
         )
         messages = render_slack(answer)
         await self.pacer.call(
@@ -131,6 +143,22 @@ class SlackAdvisor:
                     client.chat_postMessage,
                     channel=ctx.channel,
                     thread_ts=root,
+                    text=fallback_text(answer),
+                    blocks=blocks,
+                ),
+            )
+
+    async def post(
+        self, client: AsyncWebClient, channel: str, thread_ts: str, answer: Answer
+    ) -> None:
+        """Post an answer that arrives later (trial and eval results) in the thread."""
+        for blocks in render_slack(answer):
+            await self.pacer.call(
+                channel,
+                functools.partial(
+                    client.chat_postMessage,
+                    channel=channel,
+                    thread_ts=thread_ts,
                     text=fallback_text(answer),
                     blocks=blocks,
                 ),

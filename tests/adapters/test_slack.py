@@ -221,3 +221,35 @@ def test_long_answers_respect_block_kit_limits() -> None:
                 assert len(block["text"]["text"]) <= 3000
     joined = "".join(b["text"]["text"] for m in messages for b in m if b["type"] == "section")
     assert joined == text
+
+
+def test_trial_is_queued_and_results_arrive_in_the_thread(  # type: ignore[no-untyped-def]
+    catalog, knowledge_index, tmp_path: Path, ollama_server
+) -> None:
+    from bot.trials.jobs import JobStore
+    from bot.trials.service import Trials
+    from knowledge.resolve import Resolver
+    from tests.fakes.ollama_server import FakeModel
+
+    ollama_server.state.add(FakeModel("qwen2.5:7b", reply="Short summary of the text."))
+    engine = make_engine(f"sqlite:///{tmp_path / 'trial.db'}")
+    migrate(engine)
+    trials = Trials(ollama_server.url, Resolver(catalog), JobStore(engine))
+    service = ChatService(
+        Advisor(catalog, load_rules(), index=knowledge_index), ProfileStore(engine, catalog),
+        trials=trials,
+    )
+
+    async def scenario(http: httpx.AsyncClient, state: Any) -> None:
+        body = _command('qwen2.5:7b "Summarize: GPUs are fast." runs=2', command="/trial")
+        assert (await http.post("/slack/events", content=body, headers=_signed(body))).status_code == 200
+        await _until(lambda: any("Trial" in json.dumps(p) and "done" in json.dumps(p)
+                                 for p in state.called("chat.postMessage")))
+
+    state = _run(service, scenario)
+    queued = json.dumps(_final(state)[0]["blocks"])
+    assert "queued (position 1)" in queued
+    results = [p for p in state.called("chat.postMessage") if "done" in json.dumps(p)]
+    root = state.called("chat.postMessage")[0]
+    assert results[0]["thread_ts"] == "1001.000100" == root.get("thread_ts", "1001.000100")
+    assert "output tok/s" in json.dumps(results[0]["blocks"])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ingest.feeds import sync_feeds
 from ingest.ollama_lib import parse_search, size_b, sync_ollama
 from ingest.sync import sync
-from ingest.synced import FeedEntry, SyncedModel
+from ingest.synced import FeedEntry, SyncedModel, SyncError
 from tests.fakes.sync_server import Reply, SyncServer
 from tests.ingest.conftest import SYNC
 
@@ -108,3 +109,8 @@ def test_sync_all_runs_every_source(engine, catalog, hub, ollama_site, feed_site
     assert all(r.ok for r in reports.values())
     assert [r.added for r in reports.values()] == [1, 7, 1]
     assert reports["hf"].summary().startswith("hf: 1 added, 0 updated")
+
+
+def test_unknown_sync_source_is_refused(engine, catalog):
+    with pytest.raises(SyncError, match="use hf, ollama, feeds or all"):
+        sync(engine, catalog, ["pypi"])
