@@ -13,7 +13,7 @@ linked to catalog variants and families by alias. This module imports no catalog
 knowledge/db.py can import :func:`create_tables` for its migration without a cycle;
 linking to the catalog lives in ingest/linking.py.
 
-:func:`upsert` is the one write path every source uses: a new row is added with
+:func:`upsert` is the one write path of the model sources: a new row is added with
 ``first_seen = now``; a known row keeps its ``first_seen`` and only counts as updated when
 one of its facts changed (popularity counters such as likes do not count).
 """
