@@ -20,15 +20,21 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
 
 from bot.advisor import Advisor
 from bot.answer import Answer
-from bot.errors import AdvisorError, JobError
+from bot.errors import AdvisorError, JobError, LLMUnavailable
+from bot.llm import Message
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
+from bot.subscriptions import SubscriptionStore
 from bot.trials.jobs import Owner
 from bot.trials.service import Trials, render_job
 from bot.understand import detect_language
+from ingest.digest import build_digest
 
 log = logging.getLogger("advisor")
 RISKY = ("profile", "trial", "pull", "ingest")
@@ -133,6 +139,8 @@ class ChatService:
                 return self._profile(ctx, text)
             if text.strip().lower().startswith(("/trial", "/eval", "/jobs")):
                 return self._trial(ctx, text, notify)
+            if text.strip().lower().startswith("/digest"):
+                return self._digest(ctx, text)
             return self._ask(ctx, text, on_token)
         except AdvisorError as exc:
             return self._notice(text, language, exc.user_message)
@@ -217,9 +225,51 @@ class ChatService:
             return self.trials.submit_eval(args, owner, on_job)
         return self.trials.submit_trial(args, owner, on_job)
 
+    def _digest(self, ctx: ChatContext, text: str) -> Answer:
+        args = text.strip().split()[1:]
+        engine = self.profiles.engine
+        profile = self.profiles.effective(ctx.platform, ctx.workspace, ctx.channel)
+        language = str(profile.get("language") or "en")
+        if args and args[0] in ("subscribe", "unsubscribe"):
+            if not self.access.allows(ctx, "profile"):
+                return self._notice(text, "en", "Only admins can change subscriptions.")
+            store = SubscriptionStore(engine)
+            if args[0] == "subscribe":
+                store.subscribe(ctx.platform, ctx.workspace, ctx.channel, language, ctx.user)
+                return self._notice(text, "en", "Subscribed: this channel gets the weekly digest.")
+            removed = store.unsubscribe(ctx.platform, ctx.workspace, ctx.channel)
+            return self._notice(
+                text, "en", "Unsubscribed." if removed else "This channel was not subscribed."
+            )
+        days = next((int(a.split("=", 1)[1]) for a in args if a.startswith("days=")), 7)
+        if not 1 <= days <= 90:
+            raise JobError("days must be between 1 and 90, e.g. /digest days=14")
+        return digest_answer(self.advisor, engine, days, profile, language)
+
     @staticmethod
     def _notice(question: str, language: str, text: str) -> Answer:
         return Answer(question=question, language=language, text=text)
+
+
+def digest_answer(
+    advisor: Advisor, engine: Engine, days: int, profile: dict[str, Any], language: str
+) -> Answer:
+    """The digest, with an Ollama-written summary when a model answers."""
+    llm = advisor.llm
+
+    def summarize(facts: str) -> str:
+        if llm is None:
+            raise LLMUnavailable("No Ollama configured.")
+        lang = "Simplified Chinese" if language == "zh" else "English"
+        prompt = (
+            f"Write one short paragraph in {lang} summarizing this week's model releases. "
+            f"Use only these facts:\n{facts}"
+        )
+        return "".join(llm.stream([Message("user", prompt)])).strip()
+
+    return build_digest(
+        engine, advisor.catalog, days, profile=profile, language=language, summarize=summarize
+    )
 
 
 PROFILE_USAGE = (

@@ -7,6 +7,7 @@ only commands that import torch.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ from ingest.documents import ingest as ingest_documents
 from ingest.documents import list_documents
 from ingest.documents import remove as remove_document
 from knowledge.cards import model_names
+from knowledge.db import make_engine, migrate
 from knowledge.store import open_catalog
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
@@ -132,3 +134,52 @@ def ingest(
             out.print(line, markup=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def sync_(
+    sources: Annotated[list[str], typer.Argument(help="hf, ollama, feeds or all")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Learn about new models from the Hugging Face Hub, the Ollama library and feeds."""
+    from huggingface_hub import HfApi
+
+    from ingest.feeds import DEFAULT_FEEDS
+    from ingest.sync import sync
+
+    settings = load_settings()
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    reports = sync(
+        engine,
+        open_catalog(settings),
+        sources,
+        hf_api=HfApi(endpoint=settings.hf_endpoint, token=token),
+        ollama_url=settings.ollama_library_url,
+        feed_urls=settings.feeds if settings.feeds is not None else DEFAULT_FEEDS,
+    )
+    if as_json:
+        print_json({name: dataclasses.asdict(r) for name, r in reports.items()})
+    else:
+        for report in reports.values():
+            out.print(report.summary(), markup=False)
+    if not all(r.ok for r in reports.values()):
+        raise typer.Exit(1)
+
+
+def digest(
+    days: Annotated[int, typer.Option(min=1, max=90, help="How many days back.")] = 7,
+    as_json: JsonOpt = False,
+) -> None:
+    """New model releases first seen in the last DAYS days, grouped by provider."""
+    from bot.chat_service import digest_answer
+    from bot.serve import chat_service
+
+    settings = load_settings()
+    advisor = build_advisor(settings, use_index=False)
+    service = chat_service(advisor, settings)
+    answer = digest_answer(advisor, service.profiles.engine, days, {}, "en")
+    if as_json:
+        print_json(answer.as_json())
+        return
+    out.print(render_terminal(answer))

@@ -74,6 +74,13 @@ COMMANDS: tuple[Command, ...] = (
         "summarization or your own).",
         "/eval qwen2.5:7b,mistral suite=math n=20",
     ),
+    Command(
+        "digest",
+        "/digest [days=N] | /digest subscribe | /digest unsubscribe",
+        "New model releases of the last week (Hugging Face, Ollama, feeds); subscribe a channel "
+        "to a weekly post.",
+        "/digest days=14",
+    ),
     Command("jobs", "/jobs", "Recent trial and eval jobs and their status.", "/jobs"),
     Command("help", "/help", "This list.", "/help"),
 )

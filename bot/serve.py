@@ -2,21 +2,24 @@
 
 Slack runs when its bot token is set (Socket Mode with an app token, else HTTP mode with the
 signing secret), Discord when its token is set, both when both are, and the terminal chat
-when neither is. Missing pieces fail at start-up with the variable to set.
+when neither is. The weekly digest schedule runs beside them and posts to subscribed
+channels. Missing pieces fail at start-up with the variable to set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.advisor import Advisor
-from bot.chat_service import AccessPolicy, ChatService, RateLimiter
+from bot.chat_service import AccessPolicy, ChatService, RateLimiter, digest_answer
 from bot.errors import ConfigError
 from bot.profiles import ProfileStore
+from bot.scheduler import DigestScheduler
 from bot.settings import Settings
+from bot.subscriptions import Subscription, SubscriptionStore
 from bot.trials.jobs import JobStore
 from bot.trials.service import Trials
 from knowledge.db import make_engine, migrate
@@ -84,13 +87,45 @@ def _discord(service: ChatService, settings: Settings) -> Coroutine[Any, Any, No
     )
 
 
+def digest_poster(service: ChatService, settings: Settings) -> Callable[[Subscription, str], None]:
+    """What the weekly schedule calls: build the channel's digest and post it there."""
+
+    def post(sub: Subscription, week_key: str) -> None:
+        profile = service.profiles.effective(sub.platform, sub.workspace, sub.channel)
+        answer = digest_answer(service.advisor, service.profiles.engine, 7, profile, sub.language)
+        if sub.platform == "slack" and settings.slack_bot_token:
+            from bot.adapters.slack_bot import post_answer as post_slack
+
+            post_slack(settings.slack_bot_token.get_secret_value(), sub.channel, answer)
+        elif sub.platform == "discord" and settings.discord_token:
+            from bot.adapters.discord_bot import post_answer as post_discord
+
+            post_discord(settings.discord_token.get_secret_value(), sub.channel, answer)
+        else:
+            raise ConfigError(f"No {sub.platform} token to post the digest for {week_key}.")
+        log.info("digest %s posted to %s:%s", week_key, sub.platform, sub.channel)
+
+    return post
+
+
 async def serve_chat(service: ChatService, settings: Settings, chosen: list[str]) -> None:
-    """Run every chosen adapter until one stops."""
+    """Run every chosen adapter, and the weekly digest schedule, until one stops."""
     runners = {"slack": _slack, "discord": _discord}
+    scheduler = DigestScheduler(
+        digest_poster(service, settings),
+        SubscriptionStore(service.profiles.engine),
+        settings.digest_day,
+        settings.digest_time,
+        settings.digest_timezone,
+    )
+    scheduler.start()
+    log.info("serving: %s; digest %s", ", ".join(chosen), scheduler.describe())
     tasks = [asyncio.create_task(runners[name](service, settings)) for name in chosen]
-    log.info("serving: %s", ", ".join(chosen))
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    for task in pending:
-        task.cancel()
-    for task in done:
-        task.result()
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+    finally:
+        scheduler.shutdown(wait=False)

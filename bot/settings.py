@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=False, description="Answer mentions and DMs (needs the message content intent)"
     )
     hf_token: SecretStr | None = None
+    hf_endpoint: str = Field(default="https://huggingface.co", description="Hugging Face Hub")
+    ollama_library_url: str = Field(default="https://ollama.com", description="Ollama library site")
+    feeds: list[str] | None = Field(default=None, description="RSS/Atom feeds (default built in)")
+    digest_day: str = Field(default="mon", description="Weekly digest day (mon..sun)")
+    digest_time: str = Field(default="09:00", description="Weekly digest time, HH:MM")
+    digest_timezone: str = Field(default="UTC", description="IANA time zone of the digest time")
 
     @property
     def db_url(self) -> str:

@@ -43,6 +43,12 @@ def _create_profile_table(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["teamprofile"]])
 
 
+def _create_synced_tables(engine: Engine) -> None:
+    from ingest.synced import create_tables
+
+    create_tables(engine)
+
+
 def _create_subscription_table(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["digestsubscription"]])
 
@@ -54,6 +60,7 @@ def _create_job_table(engine: Engine) -> None:
 MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0001_catalog_tables", _create_catalog_tables),
     ("0002_team_profiles", _create_profile_table),
+    ("0003_synced", _create_synced_tables),
     ("0004_subscriptions", _create_subscription_table),
     ("0005_jobs", _create_job_table),
 ]

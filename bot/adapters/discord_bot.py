@@ -360,3 +360,16 @@ async def run_discord(
     client = build_client(service, catalog_names, message_content=message_content)
     async with client:
         await client.start(token)
+
+
+def post_answer(
+    token: str, channel: str, answer: Answer, base_url: str = "https://discord.com/api/v10"
+) -> None:
+    """Post an answer to a channel with the bot token (the weekly digest); raises on failure."""
+    import httpx
+
+    headers = {"Authorization": f"Bot {token}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=20) as client:
+        for message in render_discord(answer):
+            body = {"content": message["content"] or None, "embeds": message["embeds"]}
+            client.post(f"/channels/{channel}/messages", json=body).raise_for_status()

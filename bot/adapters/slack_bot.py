@@ -276,3 +276,15 @@ async def run_socket_mode(app: AsyncApp, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     await AsyncSocketModeHandler(app, app_token).start_async()
+
+
+def post_answer(token: str, channel: str, answer: Answer, base_url: str | None = None) -> None:
+    """Post an answer to a channel outside any request (the weekly digest); raises on failure."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    for blocks in render_slack(answer, buttons=False):
+        client.chat_postMessage(channel=channel, text=fallback_text(answer), blocks=blocks)
+        time.sleep(1.0)  # at most about one message per second per channel

@@ -236,15 +236,22 @@ def test_trial_is_queued_and_results_arrive_in_the_thread(  # type: ignore[no-un
     migrate(engine)
     trials = Trials(ollama_server.url, Resolver(catalog), JobStore(engine))
     service = ChatService(
-        Advisor(catalog, load_rules(), index=knowledge_index), ProfileStore(engine, catalog),
+        Advisor(catalog, load_rules(), index=knowledge_index),
+        ProfileStore(engine, catalog),
         trials=trials,
     )
 
     async def scenario(http: httpx.AsyncClient, state: Any) -> None:
         body = _command('qwen2.5:7b "Summarize: GPUs are fast." runs=2', command="/trial")
-        assert (await http.post("/slack/events", content=body, headers=_signed(body))).status_code == 200
-        await _until(lambda: any("Trial" in json.dumps(p) and "done" in json.dumps(p)
-                                 for p in state.called("chat.postMessage")))
+        assert (
+            await http.post("/slack/events", content=body, headers=_signed(body))
+        ).status_code == 200
+        await _until(
+            lambda: any(
+                "Trial" in json.dumps(p) and "done" in json.dumps(p)
+                for p in state.called("chat.postMessage")
+            )
+        )
 
     state = _run(service, scenario)
     queued = json.dumps(_final(state)[0]["blocks"])
