@@ -203,7 +203,11 @@ class FakeService:
     seen: list[tuple[ChatContext, str, float]] = field(default_factory=list)
 
     def handle(
-        self, ctx: ChatContext, text: str, on_token: Callable[[str], None] | None = None
+        self,
+        ctx: ChatContext,
+        text: str,
+        on_token: Callable[[str], None] | None = None,
+        notify: Callable[[Answer], None] | None = None,
     ) -> Answer:
         self.seen.append((ctx, text, time.monotonic()))
         time.sleep(self.delay)
@@ -256,7 +260,16 @@ def test_slash_commands_are_registered_with_autocomplete_and_choices() -> None:
 
     (sync,) = asyncio.run(scenario()).find("PUT", f"/applications/{APP_ID}/commands")
     commands = {c["name"]: c for c in sync.body}
-    assert set(commands) == {"ask", "compare", "fit", "recommend", "whynot", "llm-profile"}
+    assert set(commands) == {
+        "ask",
+        "compare",
+        "fit",
+        "recommend",
+        "whynot",
+        "llm-profile",
+        "trial",
+        "eval",
+    }
     compare = {o["name"]: o for o in commands["compare"]["options"]}
     assert [n for n, o in compare.items() if o.get("autocomplete")] == ["a", "b", "c", "d"]
     assert [n for n, o in compare.items() if o["required"]] == ["a", "b"]

@@ -32,9 +32,11 @@ class SlowService(ChatService):
 
     delay = 1.5
 
-    def handle(self, ctx: ChatContext, text: str, on_token: Any = None) -> Answer:
+    def handle(
+        self, ctx: ChatContext, text: str, on_token: Any = None, notify: Any = None
+    ) -> Answer:
         time.sleep(self.delay)
-        return super().handle(ctx, text, on_token)
+        return super().handle(ctx, text, on_token, notify)
 
 
 @pytest.fixture
