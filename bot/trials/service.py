@@ -217,7 +217,7 @@ def render_job(job: Job, full_text: bool = False) -> Answer:
         rows.append(["repeatable outputs", *[f"{a['repeatability']:.0%}" for a in arms]])
         limit = None if full_text else 160
         outputs = "\n".join(
-            f"**{a['label']}**: {a['outputs'][0][:limit] if a['outputs'] else ''}" for a in arms
+            f"- **{a['label']}**: {a['outputs'][0][:limit] if a['outputs'] else ''}" for a in arms
         )
         missing = [f"{a['label']}: no {', '.join(a['missing'])}" for a in arms if a["missing"]]
         text = (
