@@ -88,6 +88,8 @@ class Advisor:
         self.index = index
         self.llm = llm
         self.threads = Threads()
+        #: Ollama tags -> measured figures from the team's own trials (set by the chat service).
+        self.evidence: Callable[[list[str]], dict[str, str]] | None = None
 
     def understand(self, question: str, thread: Thread | None = None) -> Understanding:
         """Read a question, carrying a thread's requirements and models into follow-ups."""
@@ -239,6 +241,18 @@ class Advisor:
         answer.text = "\n".join(lines).strip()
         return answer
 
+    def _evidence(self, variant_ids: list[str]) -> list[str]:
+        """Team evidence: what the team's own trials measured for these models."""
+        if self.evidence is None:
+            return []
+        tags = {t: v for v in variant_ids for t in self.catalog.variants[v].ollama_tags}
+        measured = self.evidence(list(tags))
+        if not measured:
+            return []
+        return ["Team evidence (your trials):"] + [
+            f"- {tags[tag]} (`{tag}`): {figures}" for tag, figures in measured.items()
+        ]
+
     def _body(self, understood: Understanding, answer: Answer) -> list[str]:
         lang, req, models = understood.language, understood.requirements, understood.models
         lines: list[str] = []
@@ -246,7 +260,9 @@ class Advisor:
             result = self.advice.compare(models[:4], req)
             answer.tables.append(compose.comparison_table(result))
             answer.data["comparison"] = result.model_dump(mode="json")
-            return compose.comparison_lines(result, self.catalog, lang)
+            return compose.comparison_lines(result, self.catalog, lang) + self._evidence(
+                result.models
+            )
         if understood.intent == "fit" and models and req.has_hardware:
             report = self.advice.fit(models[0], req)
             answer.tables.append(compose.fit_table(report))

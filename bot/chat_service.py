@@ -117,6 +117,8 @@ class ChatService:
         self.access = access or AccessPolicy()
         self.limiter = limiter or RateLimiter()
         self.trials = trials
+        if trials is not None:
+            advisor.evidence = trials.evidence
 
     def handle(
         self,

@@ -182,7 +182,9 @@ class Extractor:
             names.setdefault(zh, ident)
         ordered = sorted(names, key=len, reverse=True)
         pattern = re.compile(
-            r"(?<![a-z0-9.])(" + "|".join(re.escape(n) for n in ordered) + r")(?![a-z0-9])"
+            # Not inside a longer name ("qwen3" in "qwen3.5") or a company name ("Mistral AI").
+            r"(?<![a-z0-9.])(" + "|".join(re.escape(n) for n in ordered) + r")"
+            r"(?![a-z0-9]|\.\d|\s+ai\b)"
         )
         return pattern, names
 

@@ -62,6 +62,22 @@ class Trials:
             return name
         return variant.ollama_tags[0] if variant.ollama_tags else name
 
+    def evidence(self, tags: list[str]) -> dict[str, str]:
+        """The latest finished trial figures per Ollama tag: the team's own evidence."""
+        found: dict[str, str] = {}
+        for job in self.runner.store.recent(200):
+            if job.kind != "trial" or job.status != "done" or not job.result:
+                continue
+            for arm in job.result["arms"]:
+                tag = arm["model"]
+                if tag in tags and tag not in found and arm["label"] == tag:
+                    summary = arm["summary"]
+                    found[tag] = (
+                        f"{_fmt(summary['output_tps'])} tok/s, TTFT {_fmt(summary['ttft_s'])} s "
+                        f"(trial {job.id}, {job.created_at[:10]}, {len(arm['outputs'])} runs)"
+                    )
+        return found
+
     def _client(self, model: str) -> OllamaChat:
         return OllamaChat(self.host, model, self.timeout)
 

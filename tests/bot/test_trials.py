@@ -227,3 +227,21 @@ def test_suites_load_and_report_errors(tmp_path: Path) -> None:
     with pytest.raises(JobError, match="Bundled suites: math"):
         load_suite("nope")
     assert final_answer("reasoning...\nAnswer: 12") == "12"
+
+
+def test_trial_results_show_as_team_evidence_in_compare(  # type: ignore[no-untyped-def]
+    trials: Trials, ollama_server, catalog, store: JobStore
+) -> None:
+    from bot.advisor import Advisor
+    from bot.chat_service import ChatContext, ChatService
+    from bot.profiles import ProfileStore
+    from rules.packs import load_rules
+
+    ollama_server.state.add(FakeModel("mistral:7b", reply=" ".join(["x"] * 10)))
+    _run(trials, trials.submit_trial('mistral:7b "hi" runs=2', OWNER).text)
+    service = ChatService(
+        Advisor(catalog, load_rules()), ProfileStore(store.engine, catalog), trials=trials
+    )
+    answer = service.handle(ChatContext("slack", "T", "C", "U", "t"), "/compare mistral llama2")
+    assert "Team evidence (your trials):" in answer.text
+    assert "mistral-7b-instruct-v0.3 (`mistral:7b`): 100 tok/s" in answer.text
