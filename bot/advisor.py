@@ -26,6 +26,7 @@ from bot.errors import AdvisorError, LLMUnavailable, RetrievalError
 from bot.grounding import check
 from bot.llm import Message, OllamaChat
 from bot.prompts import build_messages
+from bot.refine import refine
 from bot.understand import Extractor, Understanding, detect_language, lexicon
 from knowledge.index import KnowledgeIndex, Passage
 from knowledge.store import Catalog
@@ -88,6 +89,8 @@ class Advisor:
         self.index = index
         self.llm = llm
         self.threads = Threads()
+        #: Whether Ollama may fill requirements the deterministic reading missed (bot/refine.py).
+        self.llm_extraction = False
         #: Ollama tags -> measured figures from the team's own trials (set by the chat service).
         self.evidence: Callable[[list[str]], dict[str, str]] | None = None
 
@@ -95,6 +98,8 @@ class Advisor:
         """Read a question, carrying a thread's requirements and models into follow-ups."""
         base = thread.requirements if thread else None
         understood = self.extractor.understand(question, base=base)
+        if self.llm_extraction and self.llm is not None:
+            understood = refine(understood, self.llm, self.catalog)
         if thread and (
             _FOLLOW_UP.match(question)
             or (understood.intent == "explain" and not understood.models and thread.models)

@@ -47,4 +47,6 @@ def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = Tr
         if use_llm
         else None
     )
-    return Advisor(catalog, rules, index=index, llm=llm)
+    advisor = Advisor(catalog, rules, index=index, llm=llm)
+    advisor.llm_extraction = settings.llm_extraction
+    return advisor

@@ -8,6 +8,7 @@ timeout. The advisor then falls back to its deterministic answer.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,23 @@ class OllamaChat:
         except (httpx.HTTPError, ConnectionError) as exc:
             raise self._unreachable(exc) from exc
         return "".join(pieces), ttft, final
+
+    def structured(self, messages: list[Message], schema: dict[str, Any]) -> dict[str, Any]:
+        """One non-streamed reply constrained to a JSON Schema, parsed."""
+        try:
+            reply = self._client.chat(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                stream=False,
+                format=schema,
+                options={"temperature": 0},
+            )
+        except ollama.ResponseError as exc:
+            raise self._response_error(exc) from exc
+        except (httpx.HTTPError, ConnectionError) as exc:
+            raise self._unreachable(exc) from exc
+        data = json.loads(reply.message.content or "{}")
+        return data if isinstance(data, dict) else {}
 
     def installed(self) -> list[str]:
         """Model tags present on the host (``/api/tags``)."""

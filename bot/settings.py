@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     ollama_model: str = Field(
         default="qwen2.5:7b-instruct", description="Model that phrases answers"
     )
+    llm_extraction: bool = Field(
+        default=False, description="Let Ollama fill requirements the extractor missed"
+    )
     ollama_timeout: float = Field(default=60.0, gt=0, description="Seconds before falling back")
     embedding_model: str = Field(
         default="sentence-transformers/all-MiniLM-L6-v2",
