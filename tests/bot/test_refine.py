@@ -9,7 +9,9 @@ from bot.refine import refine
 from bot.understand import Extractor
 from tests.fakes.ollama_server import FakeModel
 
-QUESTION = "For our product: our card is a twenty-four gig Ampere GeForce; which model condenses contracts?"
+QUESTION = (
+    "For our product: our card is a twenty-four gig Ampere GeForce; which model condenses contracts?"
+)
 
 
 def _reply(**fields: object) -> str:
