@@ -10,7 +10,8 @@ from bot.understand import Extractor
 from tests.fakes.ollama_server import FakeModel
 
 QUESTION = (
-    "For our product: our card is a twenty-four gig Ampere GeForce; which model condenses contracts?"
+    "For our product: our card is a twenty-four gig Ampere GeForce; "
+    "which model condenses contracts?"
 )
 
 
