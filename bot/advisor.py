@@ -246,6 +246,10 @@ class Advisor:
         answer.text = "\n".join(lines).strip()
         return answer
 
+    @property
+    def _titles(self) -> dict[str, str]:
+        return {r.id: r.spec.title for r in self.advice.engine.ruleset.rules}
+
     def _evidence(self, variant_ids: list[str]) -> list[str]:
         """Team evidence: what the team's own trials measured for these models."""
         if self.evidence is None:
@@ -300,7 +304,7 @@ class Advisor:
         if rec.candidates:
             lines.append(compose.say(lang, "fits"))
             lines += [
-                compose.candidate_line(i, c, self.catalog, lang)
+                compose.candidate_line(i, c, self.catalog, lang, self._titles)
                 for i, c in enumerate(rec.candidates, 1)
             ]
             answer.tables.append(compose.verdict_table(rec.candidates, self.catalog))

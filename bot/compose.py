@@ -73,7 +73,9 @@ def _size(v: Any) -> str:
     return f"{v.params_b:g}B" + (f" ({v.active_params_b:g}B active)" if v.active_params_b else "")
 
 
-def candidate_line(n: int, verdict: Verdict, catalog: Catalog, lang: str) -> str:
+def candidate_line(
+    n: int, verdict: Verdict, catalog: Catalog, lang: str, titles: dict[str, str] | None = None
+) -> str:
     """One numbered recommendation with fit, license and context."""
     v = catalog.variants[verdict.model]
     lic = catalog.licenses[v.license_id]
@@ -89,9 +91,10 @@ def candidate_line(n: int, verdict: Verdict, catalog: Catalog, lang: str) -> str
     if verdict.cost is not None and verdict.cost.api_monthly_usd is not None:
         parts.append(f"~${verdict.cost.api_monthly_usd:,.0f}/month via {verdict.cost.api_seller}")
     line = " — ".join([parts[0], ", ".join(p for p in parts[1:] if p)])
-    warnings = [r.message for r in verdict.reasons if r.severity == "warn"]
+    # Warnings by rule title only; `/why-not MODEL` gives each one in full with its source.
+    warnings = [(titles or {}).get(r.rule, r.rule) for r in verdict.reasons if r.severity == "warn"]
     if warnings:
-        line += "\n   ⚠ " + "\n   ⚠ ".join(warnings)
+        line += (" — ⚠ check: " if lang == "en" else " — ⚠ 需核实：") + "; ".join(warnings)
     return line
 
 
