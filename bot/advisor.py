@@ -308,13 +308,28 @@ class Advisor:
                 for i, c in enumerate(rec.candidates, 1)
             ]
             answer.tables.append(compose.verdict_table(rec.candidates, self.catalog))
-            answer.follow_ups = [
-                f"/why-not {rec.candidates[0].model}",
-                f"/compare {' '.join(c.model for c in rec.candidates[:2])}",
-            ]
+            answer.follow_ups = follow_ups(rec.candidates, self.catalog, req)
         else:
             lines.append(compose.say(lang, "none"))
         return lines
+
+
+TRIAL_PROMPT = "Summarize the trade-offs between RAG and fine-tuning in three bullet points."
+
+
+def follow_ups(candidates: list[Any], catalog: Catalog, req: Requirements) -> list[str]:
+    """Next steps offered as buttons: explain, compare, try it, and another precision."""
+    top = catalog.variants[candidates[0].model]
+    steps = [f"/why-not {top.id}"]
+    if len(candidates) > 1:
+        steps.append(f"/compare {' '.join(c.model for c in candidates[:2])}")
+    if top.ollama_tags:
+        steps.append(f'/trial {top.ollama_tags[0]} "{TRIAL_PROMPT}"')
+    fit = candidates[0].fit
+    if req.has_hardware and fit is not None:
+        other = "4-bit" if fit.precision in ("bf16", "q8_0") else "8-bit"
+        steps.append(f"/fit {top.id} {req.hardware_label()} {other}")
+    return steps
 
 
 def _candidate_json(verdict: Any) -> dict[str, Any]:
