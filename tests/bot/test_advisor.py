@@ -191,3 +191,16 @@ def test_live_ollama_answers(catalog, knowledge_index) -> None:  # type: ignore[
     model = os.environ.get("ADVISOR_OLLAMA_MODEL", "qwen2.5:7b-instruct")
     answer = _advisor(catalog, knowledge_index, host, model=model).ask(QUESTION)
     assert answer.text and (answer.llm.used or answer.llm.error)
+
+
+def test_follow_ups_are_runnable_next_steps(catalog) -> None:  # type: ignore[no-untyped-def]
+    advisor = _advisor(catalog, None, None)  # type: ignore[arg-type]
+    answer = advisor.ask("commercial model for code on two 4090s")
+    top = answer.data["candidates"][0]["model"]
+    kinds = [f.split()[0] for f in answer.follow_ups]
+    assert kinds == ["/why-not", "/compare", "/trial", "/fit"]
+    assert answer.follow_ups[0] == f"/why-not {top}"
+    assert "2x rtx-4090" in answer.follow_ups[3]
+    for step in answer.follow_ups:
+        if not step.startswith("/trial"):
+            assert "Usage" not in advisor.handle(step).text
