@@ -276,7 +276,15 @@ class Advisor:
             report = self.advice.fit(models[0], req)
             answer.tables.append(compose.fit_table(report))
             answer.data["fit"] = report.model_dump(mode="json")
-            return [compose.fit_sentence(report, lang), *[f"- {n}" for n in report.notes]]
+            lines = [compose.fit_sentence(report, lang), *[f"- {n}" for n in report.notes]]
+            if report.best is None:  # say what does fit instead
+                rec = self.advice.recommend(req, limit=3)
+                lines += ["", compose.say(lang, "fits")]
+                lines += [
+                    compose.candidate_line(i, c, self.catalog, lang, self._titles)
+                    for i, c in enumerate(rec.candidates, 1)
+                ]
+            return lines
         families = frozenset(m for m in models if m in self.catalog.families)
         variants = [m for m in models if m in self.catalog.variants]
         if understood.intent == "why-not" and variants:

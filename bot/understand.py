@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from bot.errors import CatalogError
+from knowledge.catalog import Variant
 from knowledge.resolve import Resolver, normalize
 from knowledge.store import Catalog
 from rules.requirements import Deployment, Requirements
@@ -257,9 +258,37 @@ class Extractor:
             text=question,
             language=lang,
             requirements=requirements,
-            models=self.models(text),
+            models=self.models(text) or self.by_size(text),
             intent=_intent(text),
         )
+
+    def by_size(self, text: str) -> list[str]:
+        """A bare size ("can 24GB run a 70B?") stands for the newest open chat model of it.
+
+        The answer names the model it used, so the stand-in is never hidden.
+        """
+        match = re.search(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b(?![a-z0-9])", text)
+        if match is None:
+            return []
+        size = float(match.group(1))
+        near = [
+            v
+            for v in self.catalog.variants.values()
+            if v.params_b
+            and abs(v.params_b - size) <= 0.15 * size
+            and v.availability == "open-weights"
+            and v.flavor in ("instruct", "chat")
+            and v.architecture != "moe"
+            and v.layers is not None
+        ]
+
+        # Closest size first (to a tenth), then the newest release.
+        def rank(v: Variant) -> tuple[float, int, str]:
+            gap = round(abs((v.params_b or 0.0) - size) / size, 1)
+            return gap, -v.release_date.toordinal(), v.id
+
+        best = min(near, key=rank) if near else None
+        return [best.id] if best else []
 
 
 _SPELLED = {
@@ -368,7 +397,7 @@ def _intent(text: str) -> str:
     if re.search(r"what models|which models|什么模型|哪些模型|哪个模型", text):
         return "recommend"
     if re.search(
-        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b"
+        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b|\bcan\b.*\brun\b"
         r"|跑得动|能跑|放得下|装得下|需要多少显存",
         text,
     ):

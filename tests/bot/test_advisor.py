@@ -204,3 +204,10 @@ def test_follow_ups_are_runnable_next_steps(catalog) -> None:  # type: ignore[no
     for step in answer.follow_ups:
         if not step.startswith("/trial"):
             assert "Usage" not in advisor.handle(step).text
+
+
+def test_bare_size_question_fits_a_named_stand_in(catalog) -> None:  # type: ignore[no-untyped-def]
+    answer = _advisor(catalog, None, None).ask("24GB显存能跑70B吗")  # type: ignore[arg-type]
+    assert "llama3.3-70b-instruct" in answer.understood  # the stand-in is named
+    assert answer.data["fit"]["best"] is None
+    assert "在尝试的所有精度下都放不下" in answer.text and "符合这些要求的模型" in answer.text
