@@ -1,7 +1,8 @@
 """CLI commands that talk: ask once, chat in the terminal, and manage the knowledge index.
 
 Registered by bot/cli.py. These load the embedding model on first search, so they are the
-only commands that import torch.
+only commands that import torch; their other imports happen inside each command, so
+`advisor fit` and the other catalog commands start without them.
 """
 
 from __future__ import annotations
@@ -12,19 +13,8 @@ from typing import Annotated
 
 import typer
 
-from bot.adapters.console import chat as run_chat
-from bot.adapters.render_terminal import render_terminal
-from bot.app import build_advisor, open_index, rebuild_index
 from bot.console import JsonOpt, out, print_json
-from bot.serve import adapters, chat_service, serve_chat
 from bot.settings import load_settings
-from ingest.documents import describe as describe_ingest
-from ingest.documents import ingest as ingest_documents
-from ingest.documents import list_documents
-from ingest.documents import remove as remove_document
-from knowledge.cards import model_names
-from knowledge.db import make_engine, migrate
-from knowledge.store import open_catalog
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
 
@@ -37,6 +27,9 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer one question with sources (Ollama when it answers, else deterministic)."""
+    from bot.adapters.render_terminal import render_terminal
+    from bot.app import build_advisor
+
     advisor = build_advisor(load_settings(), use_llm=not no_llm)
     streamed: list[str] = []
 
@@ -56,6 +49,10 @@ def ask(
 
 def chat() -> None:
     """Chat in the terminal (what `make run` opens without Slack or Discord tokens)."""
+    from bot.adapters.console import chat as run_chat
+    from bot.app import build_advisor, rebuild_index
+    from bot.serve import chat_service
+
     settings = load_settings()
     advisor = build_advisor(settings)
     if advisor.index is not None and advisor.index.status().chunks == 0:
@@ -66,6 +63,9 @@ def chat() -> None:
 
 def serve() -> None:
     """Run Slack and/or Discord (whichever tokens are set), else the terminal chat."""
+    from bot.app import build_advisor, rebuild_index
+    from bot.serve import adapters, chat_service, serve_chat
+
     settings = load_settings()
     chosen = adapters(settings)
     if not chosen:
@@ -81,6 +81,9 @@ def serve() -> None:
 @index_app.command("rebuild")
 def index_rebuild(as_json: JsonOpt = False) -> None:
     """Index the guides and model cards; only changed sources are re-embedded."""
+    from bot.app import open_index, rebuild_index
+    from knowledge.store import open_catalog
+
     settings = load_settings()
     report = rebuild_index(open_index(settings), open_catalog(settings))
     if as_json:
@@ -95,6 +98,8 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
 @index_app.command("status")
 def index_status(as_json: JsonOpt = False) -> None:
     """How many sources and chunks are indexed."""
+    from bot.app import open_index
+
     status = open_index(load_settings()).status()
     if as_json:
         print_json(vars(status))
@@ -108,6 +113,14 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add team documents (Markdown, HTML, PDF, text, URLs) to the knowledge index."""
+    from bot.app import open_index
+    from ingest.documents import describe as describe_ingest
+    from ingest.documents import ingest as ingest_documents
+    from ingest.documents import list_documents
+    from ingest.documents import remove as remove_document
+    from knowledge.cards import model_names
+    from knowledge.store import open_catalog
+
     settings = load_settings()
     index = open_index(settings)
     if items[0] == "list":
@@ -145,6 +158,8 @@ def sync_(
 
     from ingest.feeds import DEFAULT_FEEDS
     from ingest.sync import sync
+    from knowledge.db import make_engine, migrate
+    from knowledge.store import open_catalog
 
     settings = load_settings()
     engine = make_engine(settings.db_url)
@@ -172,6 +187,8 @@ def digest(
     as_json: JsonOpt = False,
 ) -> None:
     """New model releases first seen in the last DAYS days, grouped by provider."""
+    from bot.adapters.render_terminal import render_terminal
+    from bot.app import build_advisor
     from bot.chat_service import digest_answer
     from bot.serve import chat_service
 

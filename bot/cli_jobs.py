@@ -6,24 +6,33 @@ waits for it, printing progress, so `advisor jobs` shows it afterwards too.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.adapters.render_terminal import render_terminal
 from bot.console import JsonOpt, out, print_json
 from bot.errors import JobError
 from bot.settings import load_settings
-from bot.trials.jobs import JobStore, Owner
-from bot.trials.service import Trials, render_job
-from knowledge.db import make_engine, migrate
-from knowledge.resolve import Resolver
-from knowledge.store import open_catalog
 
-OWNER = Owner("terminal-user")
+if TYPE_CHECKING:
+    from bot.trials.service import Trials
+
+USER = "terminal-user"
+
+
+def _owner() -> Any:
+    from bot.trials.jobs import Owner
+
+    return Owner(USER)
 
 
 def _trials() -> Trials:
+    from bot.trials.jobs import JobStore
+    from bot.trials.service import Trials
+    from knowledge.db import make_engine, migrate
+    from knowledge.resolve import Resolver
+    from knowledge.store import open_catalog
+
     settings = load_settings()
     engine = make_engine(settings.db_url)
     migrate(engine)
@@ -34,6 +43,9 @@ def _trials() -> Trials:
 
 
 def _run(trials: Trials, queued_text: str, as_json: bool, full: bool) -> None:
+    from bot.adapters.render_terminal import render_terminal
+    from bot.trials.service import render_job
+
     if "queued" not in queued_text:
         raise JobError(queued_text)
     out.print(queued_text, markup=False)
@@ -66,7 +78,7 @@ def trial(
     """Run a prompt on models through Ollama: TTFT, tokens/s, time per token, outputs."""
     trials = _trials()
     quoted = [f'"{a}"' if " " in a else a for a in args]
-    _run(trials, trials.submit_trial(" ".join(quoted), OWNER).text, as_json, full)
+    _run(trials, trials.submit_trial(" ".join(quoted), _owner()).text, as_json, full)
 
 
 def eval_(
@@ -77,7 +89,7 @@ def eval_(
 ) -> None:
     """Score models on an eval suite: accuracy with standard error, per-case matrix."""
     trials = _trials()
-    _run(trials, trials.submit_eval(" ".join(args), OWNER).text, as_json, False)
+    _run(trials, trials.submit_eval(" ".join(args), _owner()).text, as_json, False)
 
 
 def jobs(

@@ -80,10 +80,10 @@ class SlackAdvisor:
     """Bolt listeners bound to one ChatService."""
 
     def __init__(
-        self, service: ChatService, pacer: ChannelPacer | None = None, workers: int = 2
+        self, service: ChatService, pacer: ChannelPacer | None = None, workers: int = 1
     ) -> None:
         self.service = service
-        # Answers are CPU work under the GIL: a small pool keeps the event loop free to
+        # Answers are CPU work under the GIL: one worker keeps the event loop free to
         # acknowledge new requests within Slack's 3 seconds during a burst.
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-answer")
         self.pacer = pacer or ChannelPacer()
