@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stats import percentile  # noqa: E402
+
 from bot.advisor import Advisor  # noqa: E402
 from bot.app import rebuild_index  # noqa: E402
 from bot.llm import Message, OllamaChat  # noqa: E402
@@ -40,11 +42,6 @@ QUESTIONS = [
     "open model for RAG over our docs, A100 80GB, 128k context",
     "哪个开源模型适合做客服对话，预算每月500美元？",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

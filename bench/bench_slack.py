@@ -22,6 +22,8 @@ from slack_sdk.signature import SignatureVerifier
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stats import percentile  # noqa: E402
+
 from bot.adapters.slack_bot import ChannelPacer, asgi_app, build_app, web_client  # noqa: E402
 from bot.advisor import Advisor  # noqa: E402
 from bot.chat_service import ChatService, RateLimiter  # noqa: E402
@@ -95,8 +97,7 @@ def main() -> None:
         answered = len(
             [c for c in slack.state.calls if c[0] == "chat.update" and c[1].get("blocks")]
         )
-    ordered = sorted(acks)
-    p95 = ordered[round(0.95 * (len(ordered) - 1))]
+    p95 = percentile(acks, 0.95)
     print(
         f"{BURST} concurrent slash commands: ack p50 {statistics.median(acks):.0f} ms, "
         f"p95 {p95:.0f} ms, max {max(acks):.0f} ms; {answered} answers posted in {total:.1f} s"

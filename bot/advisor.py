@@ -89,6 +89,7 @@ class Advisor:
         self.index = index
         self.llm = llm
         self.threads = Threads()
+        self._titles = {r.id: r.spec.title for r in rules.rules}
         #: Whether Ollama may fill requirements the deterministic reading missed (bot/refine.py).
         self.llm_extraction = False
         #: Ollama tags -> measured figures from the team's own trials (set by the chat service).
@@ -245,10 +246,6 @@ class Advisor:
             lines += ["", compose.say(lang, "as_of", date=answer.catalog_as_of)]
         answer.text = "\n".join(lines).strip()
         return answer
-
-    @property
-    def _titles(self) -> dict[str, str]:
-        return {r.id: r.spec.title for r in self.advice.engine.ruleset.rules}
 
     def _evidence(self, variant_ids: list[str]) -> list[str]:
         """Team evidence: what the team's own trials measured for these models."""

@@ -5,8 +5,7 @@ Names are imported on first use, so importing the package does not load chromadb
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from knowledge.lazy import lazy_exports
 
 _EXPORTS = {
     "Catalog": "knowledge.store",
@@ -22,8 +21,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'knowledge' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from knowledge.lazy import lazy_exports
 
 _EXPORTS = {
     "Requirements": "rules.requirements",
@@ -17,8 +16,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'rules' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

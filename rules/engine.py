@@ -28,7 +28,6 @@ from typing import Any
 import cel
 
 from knowledge.catalog import Variant
-from knowledge.resolve import resolve_gpu
 from knowledge.store import Catalog
 from rules import cost as cost_model
 from rules.expressions import Scope
@@ -185,22 +184,15 @@ class _Model:
         self.static_score = static_score(v, catalog)
         self.req: Requirements = Requirements()
         self.hw: Hardware | None = None
-        self.gpu_hourly: float | None = None
         self.activation: dict[str, Any] = {}
         self._missing: dict[str, list[str]] = {}
         self._fit: tuple[FitOption | None] | None = None
         self._cost: cost_model.CostEstimate | None = None
         self.scope = Scope(dict(self.facts), self._helpers())
 
-    def start(
-        self,
-        req: Requirements,
-        activation: dict[str, Any],
-        hw: Hardware | None,
-        gpu_hourly: float | None,
-    ) -> None:
+    def start(self, req: Requirements, activation: dict[str, Any], hw: Hardware | None) -> None:
         """Prepare for a new question: new requirements, forget the last fit and cost."""
-        self.req, self.activation, self.hw, self.gpu_hourly = req, activation, hw, gpu_hourly
+        self.req, self.activation, self.hw = req, activation, hw
         self._fit = None
         self._cost = None
 
@@ -221,13 +213,14 @@ class _Model:
         return self._cost
 
     def _estimate_cost(self) -> cost_model.CostEstimate:
+        hourly = self.hw.hourly_usd if self.hw and self.facts["model"]["open_weights"] else None
         count = self.hw.count if self.hw else self.req.gpu_count
         return cost_model.estimate(
             self.offerings,
             self.req.requests_per_day,
             self.req.tokens_in,
             self.req.tokens_out,
-            self.gpu_hourly if self.facts["model"]["open_weights"] else None,
+            hourly,
             count,
         )
 
@@ -342,13 +335,10 @@ class Engine:
         rules = self.applicable(req)
         activation = req.activation()
         hw = hardware_for(self.catalog, req)
-        gpu_hourly = None
-        if req.gpu:
-            gpu_hourly = resolve_gpu(self.catalog, req.gpu).cloud_price_per_hour
         verdicts = []
         for v in variants if variants is not None else self.catalog.variants.values():
             state = self._model(v)
-            state.start(req, activation, hw, gpu_hourly)
+            state.start(req, activation, hw)
             verdicts.append(self._judge(state, rules, explain))
         return sorted(verdicts, key=lambda x: (-x.score, x.model))
 

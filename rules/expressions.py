@@ -67,11 +67,13 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Expression:
-    """A compiled, checked expression."""
+    """An expression that compiled and passed the reference checks.
+
+    Only the source is kept: the engine compiles it again with each question's
+    requirements folded in (rules/engine.py), so a program compiled here would go unused.
+    """
 
     source: str
-    program: Any
-    functions: frozenset[str]
 
 
 def compile_expression(
@@ -112,7 +114,7 @@ def compile_expression(
             f"unknown function {name!r}; helpers: {', '.join(sorted(helpers))}",
             column=source.find(name) + 1,
         )
-    return Expression(source, program, frozenset(used & helpers))
+    return Expression(source)
 
 
 class Scope:
@@ -120,14 +122,6 @@ class Scope:
 
     def __init__(self, variables: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> None:
         self._context = cel.Context(variables, functions)
-
-    def set(self, name: str, value: Any) -> None:
-        """Replace one variable, keeping the rest of the context."""
-        self._context.add_variable(name, value)
-
-    def evaluate(self, expression: Expression) -> Any:
-        """Run a compiled expression; CEL type errors surface as TypeError/KeyError."""
-        return self.run(expression.program)
 
     def run(self, program: Any) -> Any:
         """Run an already compiled CEL program (see rules/engine.py's specialisation)."""

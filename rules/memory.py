@@ -103,11 +103,20 @@ class Hardware:
     bandwidth_gbs: float
     unified: bool = False
     ram_gib: float | None = None
+    hourly_usd: float | None = None  # published cloud price of one GPU, for self-hosting cost
 
     @classmethod
     def from_gpu(cls, gpu: Gpu, count: int = 1, ram_gib: float | None = None) -> Hardware:
         """Hardware made of ``count`` catalog GPUs."""
-        return cls(gpu.name, count, gpu.vram_gib, gpu.bandwidth_gbs, gpu.unified_memory, ram_gib)
+        return cls(
+            gpu.name,
+            count,
+            gpu.vram_gib,
+            gpu.bandwidth_gbs,
+            gpu.unified_memory,
+            ram_gib,
+            gpu.cloud_price_per_hour,
+        )
 
     @classmethod
     def from_vram(cls, vram_gib: float, count: int = 1, ram_gib: float | None = None) -> Hardware:
