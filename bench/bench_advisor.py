@@ -72,7 +72,7 @@ def main() -> None:
     )
     probe = (
         "import resource; from bot.app import build_advisor; "
-        "from bot.settings import load_settings; "
+        "from core.settings import load_settings; "
         f"a = build_advisor(load_settings(), use_llm=False); [a.handle(q) for q in {QUESTIONS!r}]; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
     )

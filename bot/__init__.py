@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from knowledge.lazy import lazy_exports
+from core.lazy import lazy_exports
 
 _EXPORTS = {
     "Advisor": "bot.advisor",
     "Answer": "bot.answer",
     "ChatService": "bot.chat_service",
-    "Settings": "bot.settings",
-    "load_settings": "bot.settings",
-    "AdvisorError": "bot.errors",
+    "Settings": "core.settings",
+    "load_settings": "core.settings",
+    "AdvisorError": "core.errors",
 }
 __all__ = sorted(_EXPORTS)
 

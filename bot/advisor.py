@@ -22,12 +22,12 @@ from typing import Any
 from bot import compose
 from bot.answer import Answer, Citation, LLMInfo
 from bot.commands import help_text, parse, understand_request
-from bot.errors import AdvisorError, LLMUnavailable, RetrievalError
 from bot.grounding import check
 from bot.llm import Message, OllamaChat
 from bot.prompts import build_messages
 from bot.refine import refine
 from bot.understand import Extractor, Understanding, detect_language, lexicon
+from core.errors import AdvisorError, LLMUnavailable, RetrievalError
 from knowledge.index import KnowledgeIndex, Passage
 from knowledge.store import Catalog
 from rules.advice import Advice

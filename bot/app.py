@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.advisor import Advisor
 from bot.llm import OllamaChat
-from bot.settings import Settings
+from core.settings import Settings
 from knowledge.cards import family_cards, model_names
 from knowledge.guides import read_guides
 from knowledge.index import KnowledgeIndex, RebuildReport

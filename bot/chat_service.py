@@ -20,13 +20,13 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.advisor import Advisor
 from bot.answer import Answer
-from bot.errors import AdvisorError, JobError, LLMUnavailable
 from bot.llm import Message
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
@@ -34,6 +34,8 @@ from bot.subscriptions import SubscriptionStore
 from bot.trials.jobs import Owner
 from bot.trials.service import Trials, render_job
 from bot.understand import detect_language
+from core.clock import Clock, utc_now
+from core.errors import AdvisorError, JobError, LLMUnavailable
 from ingest.digest import build_digest
 
 log = logging.getLogger("advisor")
@@ -111,8 +113,10 @@ class ChatService:
         access: AccessPolicy | None = None,
         limiter: RateLimiter | None = None,
         trials: Trials | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self.advisor = advisor
+        self.clock = clock
         self.profiles = profiles
         self.access = access or AccessPolicy()
         self.limiter = limiter or RateLimiter()
@@ -235,7 +239,7 @@ class ChatService:
         if args and args[0] in ("subscribe", "unsubscribe"):
             if not self.access.allows(ctx, "profile"):
                 return self._notice(text, "en", "Only admins can change subscriptions.")
-            store = SubscriptionStore(engine)
+            store = SubscriptionStore(engine, clock=self.clock)
             if args[0] == "subscribe":
                 store.subscribe(ctx.platform, ctx.workspace, ctx.channel, language, ctx.user)
                 return self._notice(text, "en", "Subscribed: this channel gets the weekly digest.")
@@ -246,7 +250,7 @@ class ChatService:
         days = next((int(a.split("=", 1)[1]) for a in args if a.startswith("days=")), 7)
         if not 1 <= days <= 90:
             raise JobError("days must be between 1 and 90, e.g. /digest days=14")
-        return digest_answer(self.advisor, engine, days, profile, language)
+        return digest_answer(self.advisor, engine, days, profile, language, now=self.clock())
 
     @staticmethod
     def _notice(question: str, language: str, text: str) -> Answer:
@@ -254,7 +258,12 @@ class ChatService:
 
 
 def digest_answer(
-    advisor: Advisor, engine: Engine, days: int, profile: dict[str, Any], language: str
+    advisor: Advisor,
+    engine: Engine,
+    days: int,
+    profile: dict[str, Any],
+    language: str,
+    now: datetime | None = None,
 ) -> Answer:
     """The digest, with an Ollama-written summary when a model answers."""
     llm = advisor.llm
@@ -270,7 +279,13 @@ def digest_answer(
         return "".join(llm.stream([Message("user", prompt)])).strip()
 
     return build_digest(
-        engine, advisor.catalog, days, profile=profile, language=language, summarize=summarize
+        engine,
+        advisor.catalog,
+        days,
+        profile=profile,
+        language=language,
+        summarize=summarize,
+        now=now,
     )
 
 

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from bot import cli_chat, cli_jobs, cli_rules
 from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
-from bot.errors import AdvisorError, CatalogError
 from bot.logs import report_incident, setup_logging
-from bot.settings import load_settings
+from core.errors import AdvisorError, CatalogError
+from core.settings import load_settings
 from ingest.curated import DATA_DIR, read_curated
 from knowledge.db import make_engine
 from knowledge.resolve import Resolver

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from bot.console import JsonOpt, out, print_json
-from bot.settings import load_settings
+from core.settings import load_settings
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.console import JsonOpt, out, print_json
-from bot.errors import JobError
-from bot.settings import load_settings
+from core.errors import JobError
+from core.settings import load_settings
 
 if TYPE_CHECKING:
     from bot.trials.service import Trials

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.console import JsonOpt, fmt_params, out, print_json
-from bot.settings import load_settings
+from core.settings import load_settings
 from knowledge.store import open_catalog
 from rules.advice import Advice
 from rules.cases import run_case

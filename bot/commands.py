@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.errors import AdvisorError, CatalogError
 from bot.understand import Extractor, Understanding, detect_language
+from core.errors import AdvisorError, CatalogError
 
 
 class UsageError(AdvisorError):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import ollama
 
-from bot.errors import LLMUnavailable
+from core.errors import LLMUnavailable
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.errors import AdvisorError
+from core.errors import AdvisorError
 from knowledge.catalog import TeamProfile
 from knowledge.db import session_scope
 from knowledge.resolve import resolve_gpu

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.errors import AdvisorError
 from bot.llm import Message, OllamaChat
 from bot.understand import Understanding
+from core.errors import AdvisorError
 from ingest.records import Capability
 from knowledge.resolve import resolve_gpu
 from knowledge.store import Catalog

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.errors import ConfigError
 from bot.subscriptions import Subscription, SubscriptionStore
+from core.errors import ConfigError
 
 log = logging.getLogger("advisor")
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from bot.advisor import Advisor
 from bot.chat_service import AccessPolicy, ChatService, RateLimiter, digest_answer
-from bot.errors import ConfigError
 from bot.profiles import ProfileStore
 from bot.scheduler import DigestScheduler
-from bot.settings import Settings
 from bot.subscriptions import Subscription, SubscriptionStore
 from bot.trials.jobs import JobStore
 from bot.trials.service import Trials
+from core.errors import ConfigError
+from core.settings import Settings
 from knowledge.db import make_engine, migrate
 
 log = logging.getLogger("advisor")

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import CatalogError
+from core.errors import CatalogError
 from knowledge.catalog import Variant
 from knowledge.resolve import Resolver, normalize
 from knowledge.store import Catalog

@@ -3,7 +3,7 @@
 Reading is all-or-nothing: every file is parsed and validated, then cross-references
 (license, provider, base model, offering seller) and duplicate ids are checked across
 files. Any problem becomes a :class:`DataIssue` naming file, line, entry and field, and
-:func:`read_curated` raises one :class:`~bot.errors.CatalogDataError` listing them all, so
+:func:`read_curated` raises one :class:`~core.errors.CatalogDataError` listing them all, so
 a user fixes every typo in one pass and the database is never half-loaded.
 
 Line numbers come from the YAML node tree: a pydantic error location such as
@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import CatalogDataError, DataIssue
+from core.errors import CatalogDataError, DataIssue
+from core.yamlfile import YamlSyntaxError, node_line, read_yaml
 from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
-from knowledge.yamlfile import YamlSyntaxError, node_line, read_yaml
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 

@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.answer import Answer, Citation, LLMInfo, Table
-from bot.errors import AdvisorError
+from core.errors import AdvisorError
 from ingest.linking import CatalogLinks
 from ingest.synced import FeedEntry, SyncedModel, aware, utcnow
 from knowledge.resolve import resolve_gpu

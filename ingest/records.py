@@ -165,6 +165,18 @@ class Capability(StrEnum):
     reasoning = "reasoning"
 
 
+class NativePrecision(StrEnum):
+    """The number format a model's official weights ship in (what it costs at full quality)."""
+
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    mxfp4 = "mxfp4"
+    nvfp4 = "nvfp4"
+    int4 = "int4"
+
+
 class Benchmark(Strict):
     """One published score, e.g. MMLU 5-shot 68.4 from the model card."""
 
@@ -199,6 +211,7 @@ class Variant(Strict):
     sliding_window: int | None = Field(default=None, gt=0)
     attention_layers: int | None = Field(default=None, gt=0)
     kv_width: int | None = Field(default=None, gt=0)
+    native_precision: NativePrecision | None = None
     modalities: list[str] = ["text"]
     languages: list[str] = []
     capabilities: list[Capability] = []

@@ -27,7 +27,7 @@ from typing import Any, overload
 from sqlalchemy import JSON, Column, Engine
 from sqlmodel import Field, Session, SQLModel
 
-from bot.errors import AdvisorError
+from core.errors import AdvisorError
 
 
 def _json_list() -> Any:

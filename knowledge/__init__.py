@@ -5,7 +5,7 @@ Names are imported on first use, so importing the package does not load chromadb
 
 from __future__ import annotations
 
-from knowledge.lazy import lazy_exports
+from core.lazy import lazy_exports
 
 _EXPORTS = {
     "Catalog": "knowledge.store",

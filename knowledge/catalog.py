@@ -98,6 +98,7 @@ class Variant(SQLModel, table=True):
     sliding_window: int | None = None
     attention_layers: int | None = None
     kv_width: int | None = None
+    native_precision: str | None = None  # bf16 when unset; fp8 / mxfp4 / nvfp4 / int4 ship smaller
     modalities: list[str] = _json()
     languages: list[str] = _json()
     capabilities: list[str] = _json()

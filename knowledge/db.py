@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -57,12 +57,21 @@ def _create_job_table(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["job"]])
 
 
+def _add_native_precision(engine: Engine) -> None:
+    """Variants learn the format their official weights ship in (fp8, mxfp4, ...)."""
+    columns = {c["name"] for c in inspect(engine).get_columns("variant")}
+    if "native_precision" not in columns:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE variant ADD COLUMN native_precision VARCHAR"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0001_catalog_tables", _create_catalog_tables),
     ("0002_team_profiles", _create_profile_table),
     ("0003_synced", _create_synced_tables),
     ("0004_subscriptions", _create_subscription_table),
     ("0005_jobs", _create_job_table),
+    ("0006_variant_native_precision", _add_native_precision),
 ]
 
 

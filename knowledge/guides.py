@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import RetrievalError
+from core.errors import RetrievalError
 from knowledge.index import Document
 
 GUIDES_DIR = Path(__file__).resolve().parent / "guides"

@@ -30,7 +30,7 @@ from typing import Any
 
 from rank_bm25 import BM25Okapi
 
-from bot.errors import RetrievalError
+from core.errors import RetrievalError
 
 DEFAULT_EMBEDDING = "sentence-transformers/all-MiniLM-L6-v2"
 COLLECTION = "knowledge"

@@ -21,7 +21,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.errors import CatalogError, UnknownModel
+from core.errors import CatalogError, UnknownModel
 from knowledge.catalog import Family, Gpu, Variant
 from knowledge.store import Catalog
 

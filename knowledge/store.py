@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.settings import Settings
+from core.settings import Settings
 from ingest.curated import DATA_DIR, read_curated
 from ingest.load import LoadReport, load_records
 from knowledge.catalog import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.lazy import lazy_exports
+from core.lazy import lazy_exports
 
 _EXPORTS = {
     "Requirements": "rules.requirements",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.errors import CatalogError
+from core.errors import CatalogError
 from knowledge.catalog import Variant
 from knowledge.resolve import resolve_gpu
 from knowledge.store import Catalog

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from bot.errors import CatalogError
+from core.errors import CatalogError
 from knowledge.catalog import Gpu, Variant
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -25,8 +25,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import RuleError
-from knowledge.yamlfile import YamlSyntaxError, node_line, read_yaml
+from core.errors import RuleError
+from core.yamlfile import YamlSyntaxError, node_line, read_yaml
 from rules.expressions import Expression, ExpressionError, compile_expression
 from rules.requirements import Requirements
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
-from bot.errors import JobError
 from bot.llm import Message
 from bot.trials.assertions import check_all, final_answer, last_number
 from bot.trials.metrics import RunMetrics
+from core.errors import JobError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 COT_SUFFIX = (

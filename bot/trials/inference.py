@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import JobError
 from bot.llm import Message
 from bot.trials.evals import Generate
 from bot.trials.metrics import RunMetrics, Spread, summarize
+from core.errors import JobError
 
 LIMITS = {"models": 4, "prompt_chars": 4000, "max_tokens": 1024, "runs": 10, "settings": 4}
 OPTION_KEYS = {

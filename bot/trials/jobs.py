@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.errors import AdvisorError, JobError
+from core.errors import AdvisorError, JobError
 from knowledge.catalog import Job
 from knowledge.db import session_scope
 

@@ -15,12 +15,12 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.answer import Answer, Table
-from bot.errors import CatalogError, JobError
 from bot.llm import OllamaChat
 from bot.trials.evals import load_suite, run_suite
 from bot.trials.inference import TrialSpec, parse_trial, run_trial
 from bot.trials.jobs import JobRunner, JobStore, Notify, Owner
 from bot.trials.metrics import FIGURES, summarize
+from core.errors import CatalogError, JobError
 from knowledge.catalog import Job
 from knowledge.resolve import Resolver
 

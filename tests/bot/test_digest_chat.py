@@ -20,6 +20,8 @@ from rules.packs import load_rules
 from tests.fakes.slack_api import SlackApiServer
 
 CTX = ChatContext("slack", "T1", "C42", "U1", "t")
+# Subscribed the Friday before the first scheduled Monday run; no test reads the real clock.
+SUBSCRIBED_AT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,7 +30,9 @@ def service(catalog, curated_db: Path, tmp_path: Path) -> ChatService:  # type: 
     shutil.copy(curated_db, db)
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
-    return ChatService(Advisor(catalog, load_rules()), ProfileStore(engine, catalog))
+    return ChatService(
+        Advisor(catalog, load_rules()), ProfileStore(engine, catalog), clock=lambda: SUBSCRIBED_AT
+    )
 
 
 def test_digest_subscribe_and_unsubscribe(service: ChatService) -> None:
@@ -51,7 +55,9 @@ def test_subscription_posts_exactly_once_per_week(service: ChatService) -> None:
     with SlackApiServer() as slack:
 
         def post(sub, week_key):  # type: ignore[no-untyped-def]
-            answer = digest_answer(service.advisor, service.profiles.engine, 7, {}, sub.language)
+            answer = digest_answer(
+                service.advisor, service.profiles.engine, 7, {}, sub.language, now=SUBSCRIBED_AT
+            )
             post_answer("xoxb-test", sub.channel, answer, base_url=slack.url)
 
         scheduler = DigestScheduler(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import LLMUnavailable
 from bot.llm import Message, OllamaChat
+from core.errors import LLMUnavailable
 from tests.fakes.ollama_server import FakeModel
 
 

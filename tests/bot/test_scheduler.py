@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from bot.errors import ConfigError
 from bot.scheduler import DigestScheduler, week_key
 from bot.subscriptions import Subscription, SubscriptionStore
+from core.errors import ConfigError
 from knowledge.db import make_engine, migrate
 
 # ISO week 2026-W48 runs from Monday 23 November to Sunday 29 November 2026.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.serve import adapters
-from bot.settings import load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 
 
 def test_no_tokens_means_terminal_chat() -> None:

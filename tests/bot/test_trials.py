@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import JobError, LLMUnavailable
 from bot.trials.assertions import check, final_answer
 from bot.trials.evals import COT_SUFFIX, load_suite, math_suite
 from bot.trials.inference import parse_trial
 from bot.trials.jobs import JobRunner, JobStore, Owner
 from bot.trials.service import Trials, render_job
+from core.errors import JobError, LLMUnavailable
 from knowledge.catalog import Job
 from knowledge.db import make_engine, migrate
 from knowledge.resolve import Resolver

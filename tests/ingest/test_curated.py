@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.errors import CatalogDataError
+from core.errors import CatalogDataError
 from ingest.curated import read_curated
 from knowledge.catalog import Variant
 from knowledge.db import make_engine

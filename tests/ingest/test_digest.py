@@ -12,7 +12,7 @@ from huggingface_hub import HfApi
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.errors import LLMUnavailable
+from core.errors import LLMUnavailable
 from ingest.digest import Digest, DigestEntry, build_digest
 from ingest.sync import sync
 from ingest.synced import SyncedModel

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import UnknownModel
+from core.errors import UnknownModel
 from knowledge.db import make_engine
 from knowledge.resolve import Resolver, normalize
 from knowledge.store import load_curated, read_catalog

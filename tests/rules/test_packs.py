@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import RuleError
+from core.errors import RuleError
 from rules.cases import run_case
 from rules.packs import BUILTIN_DIR, RuleBook, load_rules
 
