@@ -26,8 +26,9 @@ from bot.grounding import check
 from bot.llm import Message, OllamaChat
 from bot.prompts import build_messages
 from bot.refine import refine
-from bot.understand import Extractor, Understanding, detect_language, lexicon
+from bot.understand import Extractor, Understanding, lexicon
 from core.errors import AdvisorError, LLMUnavailable, RetrievalError
+from core.text import detect_language
 from knowledge.index import KnowledgeIndex, Passage
 from knowledge.store import Catalog
 from rules.advice import Advice

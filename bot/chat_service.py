@@ -20,23 +20,18 @@ import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Engine
 
 from bot.advisor import Advisor
 from bot.answer import Answer
-from bot.llm import Message
+from bot.digest import digest_answer
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
 from bot.subscriptions import SubscriptionStore
 from bot.trials.jobs import Owner
 from bot.trials.service import Trials, render_job
-from bot.understand import detect_language
 from core.clock import Clock, utc_now
-from core.errors import AdvisorError, JobError, LLMUnavailable
-from ingest.digest import build_digest
+from core.errors import AdvisorError, JobError
+from core.text import detect_language
 
 log = logging.getLogger("advisor")
 RISKY = ("profile", "trial", "pull", "ingest")
@@ -255,38 +250,6 @@ class ChatService:
     @staticmethod
     def _notice(question: str, language: str, text: str) -> Answer:
         return Answer(question=question, language=language, text=text)
-
-
-def digest_answer(
-    advisor: Advisor,
-    engine: Engine,
-    days: int,
-    profile: dict[str, Any],
-    language: str,
-    now: datetime | None = None,
-) -> Answer:
-    """The digest, with an Ollama-written summary when a model answers."""
-    llm = advisor.llm
-
-    def summarize(facts: str) -> str:
-        if llm is None:
-            raise LLMUnavailable("No Ollama configured.")
-        lang = "Simplified Chinese" if language == "zh" else "English"
-        prompt = (
-            f"Write one short paragraph in {lang} summarizing this week's model releases. "
-            f"Use only these facts:\n{facts}"
-        )
-        return "".join(llm.stream([Message("user", prompt)])).strip()
-
-    return build_digest(
-        engine,
-        advisor.catalog,
-        days,
-        profile=profile,
-        language=language,
-        summarize=summarize,
-        now=now,
-    )
 
 
 PROFILE_USAGE = (

@@ -19,7 +19,7 @@ from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.logs import report_incident, setup_logging
 from core.errors import AdvisorError, CatalogError
 from core.settings import load_settings
-from ingest.curated import DATA_DIR, read_curated
+from knowledge.curated import DATA_DIR, read_curated
 from knowledge.db import make_engine
 from knowledge.resolve import Resolver
 from knowledge.store import Catalog, load_curated, open_catalog

@@ -189,7 +189,7 @@ def digest(
     """New model releases first seen in the last DAYS days, grouped by provider."""
     from bot.adapters.render_terminal import render_terminal
     from bot.app import build_advisor
-    from bot.chat_service import digest_answer
+    from bot.digest import digest_answer
     from bot.serve import chat_service
 
     settings = load_settings()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.understand import Extractor, Understanding, detect_language
+from bot.understand import Extractor, Understanding
 from core.errors import AdvisorError, CatalogError
+from core.text import detect_language
 
 
 class UsageError(AdvisorError):

@@ -14,7 +14,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.advisor import Advisor
-from bot.chat_service import AccessPolicy, ChatService, RateLimiter, digest_answer
+from bot.chat_service import AccessPolicy, ChatService, RateLimiter
+from bot.digest import digest_answer
 from bot.profiles import ProfileStore
 from bot.scheduler import DigestScheduler
 from bot.subscriptions import Subscription, SubscriptionStore

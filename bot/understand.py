@@ -14,7 +14,6 @@ the text names it ("中文摘要"), not because the question is written in it.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,13 +23,14 @@ from typing import Any
 import yaml
 
 from core.errors import CatalogError
+from core.text import detect_language
 from knowledge.catalog import Variant
+from knowledge.mentions import Mentions
 from knowledge.resolve import Resolver, normalize
 from knowledge.store import Catalog
 from rules.requirements import Deployment, Requirements
 
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER_WORDS = {
     "a": 1,
     "an": 1,
@@ -88,11 +88,6 @@ class Understanding:
 def lexicon() -> dict[str, Any]:
     """The word lists, read once."""
     return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
-
-
-def detect_language(text: str) -> str:
-    """'zh' when the text has Chinese characters, else 'en'."""
-    return "zh" if len(_CJK.findall(text)) >= 2 else "en"
 
 
 def _has(text: str, words: dict[str, list[str]]) -> bool:
@@ -167,44 +162,11 @@ class Extractor:
         self.catalog = catalog
         self.resolver = resolver or Resolver(catalog)
         self.gpus = _Gpus(catalog)
-        self._model_pattern, self._model_ids = self._model_names()
-
-    def _model_names(self) -> tuple[re.Pattern[str], dict[str, str]]:
-        names: dict[str, str] = {}
-        for f in self.catalog.families.values():
-            for n in (f.id, f.name, *f.aliases):
-                if len(n) >= 3:
-                    names.setdefault(n.lower(), f.id)
-        for v in self.catalog.variants.values():
-            for n in (v.id, v.name, *v.aliases, *(v.hf_repo.split("/")[-1:] if v.hf_repo else [])):
-                if len(n) >= 4:
-                    names.setdefault(n.lower(), v.id)
-        for zh, ident in lexicon()["model_names"].items():
-            names.setdefault(zh, ident)
-        ordered = sorted(names, key=len, reverse=True)
-        pattern = re.compile(
-            # Not inside a longer name ("qwen3" in "qwen3.5") or a company name ("Mistral AI").
-            r"(?<![a-z0-9.])(" + "|".join(re.escape(n) for n in ordered) + r")"
-            r"(?![a-z0-9]|\.\d|\s+ai\b)"
-        )
-        return pattern, names
+        self.mentions = Mentions(catalog, self.resolver, lexicon()["model_names"])
 
     def models(self, text: str) -> list[str]:
-        """Catalog ids mentioned, in order, without repeats.
-
-        A family name followed by a size ("Llama 3.3 70B", "qwen2.5 7b") becomes that
-        size's default variant.
-        """
-        found: list[str] = []
-        for match in self._model_pattern.finditer(text):
-            ident = self._model_ids[match.group(1)]
-            size = re.match(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b)(?![a-z0-9])", text[match.end() :])
-            if ident in self.catalog.families and size:
-                with contextlib.suppress(CatalogError):
-                    ident = self.resolver.resolve(f"{ident}-{size.group(1)}").variant.id
-            if ident not in found:
-                found.append(ident)
-        return found
+        """Catalog ids mentioned, in order, without repeats (see knowledge/mentions.py)."""
+        return self.mentions.models(text)
 
     def understand(self, question: str, base: Requirements | None = None) -> Understanding:
         """Read ``question``; fields it does not mention keep their value from ``base``."""

@@ -18,15 +18,15 @@ Design:
   estimated with ``rules.memory.best_fit``; the entry reports the largest variant that
   fits and at what precision, and its Ollama tag becomes the ready ``/trial`` command.
   Cloud-only Ollama tags are never offered.
-* **Summary.** ``summarize(text)`` (an Ollama-backed callable the caller passes) writes
-  the paragraph; without it, or when it fails, a deterministic paragraph is used.
+* **Summary.** A deterministic paragraph; ``bot/digest.py`` renders the digest and may
+  have a language model rewrite that paragraph.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from os.path import commonprefix
@@ -35,12 +35,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.answer import Answer, Citation, LLMInfo, Table
-from core.errors import AdvisorError
 from ingest.linking import CatalogLinks
-from ingest.synced import FeedEntry, SyncedModel, aware, utcnow
 from knowledge.resolve import resolve_gpu
 from knowledge.store import Catalog
+from knowledge.synced import FeedEntry, SyncedModel, aware, utcnow
 from rules.memory import Hardware, Shape, best_fit
 
 OLLAMA_LIBRARY = "https://ollama.com/library"
@@ -200,7 +198,7 @@ def _title(catalog: Catalog, links: CatalogLinks, rows: list[SyncedModel]) -> st
     return prefix if len(prefix) >= 3 else names[0]
 
 
-def _params(v: DigestVariant) -> str:
+def params_text(v: DigestVariant) -> str:
     return f"{v.params_b:g}B" if v.params_b else "?"
 
 
@@ -228,7 +226,7 @@ def _fits_cell(variants: list[DigestVariant], hw: Hardware | None, cloud_only: b
         return "no profile"
     if fitting:
         best = max(fitting, key=lambda v: v.params_b or 0.0)
-        return f"{_params(best)} @ {best.fit}"
+        return f"{params_text(best)} @ {best.fit}"
     if cloud_only:
         return "cloud only"
     return "no" if any(v.fit == "no" for v in variants) else "unknown size"
@@ -390,93 +388,3 @@ def deterministic_summary(digest: Digest) -> str:
             else f"None fits {digest.profile} at a quality precision."
         )
     return " ".join(parts)
-
-
-def render_text(digest: Digest) -> str:
-    """The digest as Markdown-style text: summary, then providers and their releases."""
-    lines = [
-        f"**Model releases {digest.start.date()} to {digest.end.date()}**",
-        "",
-        digest.summary,
-    ]
-    for provider, entries in digest.by_provider().items():
-        lines += ["", f"__{provider}__"]
-        for e in entries:
-            sizes = ", ".join(f"{v.name} ({_params(v)})" for v in e.variants)
-            lines.append(f"- [{e.name}]({e.url}) ({e.released.isoformat()}): {sizes}")
-            context = f"{e.context_length:,} tokens" if e.context_length else "unknown"
-            lines.append(f"  {e.license}; context {context}")
-            if digest.profile:
-                lines.append(f"  fits {digest.profile}: {e.fits}")
-            if e.ollama_tags:
-                try_it = f"; try: `{e.trial}`" if e.trial else ""
-                lines.append(f"  Ollama: {', '.join(e.ollama_tags)}{try_it}")
-            if e.cloud_only_tags:
-                lines.append(f"  cloud only (not runnable locally): {', '.join(e.cloud_only_tags)}")
-            for figure, source in e.benchmarks:
-                lines.append(f"  {figure} [source]({source})")
-            if e.folded:
-                lines.append(f"  also: {', '.join(e.folded)}")
-            for title, link in e.announcements:
-                lines.append(f"  announced: [{title}]({link})")
-    return "\n".join(lines)
-
-
-def _table(digest: Digest) -> Table:
-    rows = [
-        [
-            e.provider,
-            e.name,
-            e.released.isoformat(),
-            ", ".join(_params(v) for v in e.variants),
-            e.license.split(" (")[0].removeprefix("commercial use: "),
-            f"{e.context_length:,}" if e.context_length else "?",
-            e.fits,
-            ", ".join(e.ollama_tags) or "-",
-        ]
-        for e in digest.entries
-    ]
-    columns = ["provider", "model", "date", "params", "license", "context", "fits", "ollama"]
-    return Table("New model releases", columns, rows)
-
-
-def build_digest(
-    engine: Engine,
-    catalog: Catalog,
-    days: int = 7,
-    now: datetime | None = None,
-    profile: dict[str, Any] | None = None,
-    language: str = "en",
-    summarize: Callable[[str], str] | None = None,
-) -> Answer:
-    """The digest as an Answer: text, one table, and a citation per link.
-
-    ``language`` tags the Answer for the adapters; the entries are written in English, and
-    a ``summarize`` callable may write the summary paragraph in the team's language.
-    """
-    digest = collect_digest(engine, catalog, days, now, profile)
-    llm = LLMInfo(used=False)
-    if summarize is not None and digest.entries:
-        try:
-            written = summarize(render_text(digest)).strip()
-        except AdvisorError as exc:
-            llm = LLMInfo(used=False, error=exc.user_message)
-        else:
-            if written:
-                digest = Digest(digest.start, digest.end, digest.entries, written, digest.profile)
-                llm = LLMInfo(used=True)
-    links = [(e.name, e.url) for e in digest.entries]
-    links += [(t, u) for e in digest.entries for t, u in (*e.announcements, *e.benchmarks)]
-    citations = [
-        Citation(i, url, title, "") for i, (title, url) in enumerate(dict.fromkeys(links), 1)
-    ]
-    return Answer(
-        question=f"/digest days={days}",
-        language=language,
-        text=render_text(digest),
-        understood=f"releases first seen since {digest.start.date()}",
-        tables=[_table(digest)] if digest.entries else [],
-        citations=citations,
-        llm=llm,
-        data={"digest": digest},
-    )

@@ -30,8 +30,8 @@ import httpx
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PreformattedString
 
-from bot.understand import detect_language
 from core.errors import AdvisorError
+from core.text import detect_language
 from knowledge.index import Document, KnowledgeIndex
 
 KIND = "document"

@@ -1,6 +1,6 @@
 """Release announcements from RSS/Atom feeds, linked to catalog models by alias.
 
-Entries are stored in their own table (:class:`~ingest.synced.FeedEntry`), not as
+Entries are stored in their own table (:class:`~knowledge.synced.FeedEntry`), not as
 synced models: an announcement is evidence that a release happened and a link to read,
 not a model with parameters. The digest attaches entries to the release they mention,
 so a model announced on a blog and uploaded to the Hub is one entry with both links.
@@ -23,10 +23,10 @@ import feedparser
 import httpx
 from sqlalchemy import Engine
 
-from bot.understand import Extractor
-from ingest.synced import FeedEntry, SyncReport, load_state, record_failure, utcnow
 from knowledge.db import session_scope
+from knowledge.mentions import Mentions
 from knowledge.store import Catalog
+from knowledge.synced import FeedEntry, SyncReport, load_state, record_failure, utcnow
 
 SOURCE = "feeds"
 #: Public feeds checked by default; teams configure their own list.
@@ -76,7 +76,7 @@ def _named(text: str, names: list[str]) -> bool:
     )
 
 
-def parse_feed(url: str, content: bytes, extractor: Extractor) -> list[FeedEntry]:
+def parse_feed(url: str, content: bytes, extractor: Mentions) -> list[FeedEntry]:
     """The entries of one feed, each linked to the catalog models it names."""
     parsed = feedparser.parse(content)
     if parsed.get("bozo") and not parsed.entries:
@@ -124,7 +124,7 @@ def sync_feeds(
     """Fetch every feed, store entries not seen before, and report per-feed errors."""
     started = time.monotonic()
     report = SyncReport(SOURCE)
-    extractor = Extractor(catalog)
+    extractor = Mentions(catalog)
     fetched: dict[str, list[FeedEntry]] = {}
     for url in urls:
         try:

@@ -13,7 +13,7 @@ Design:
   mapped through :data:`LICENSE_ALIASES`; anything unmapped is stored with
   ``license_flag="unknown"`` and reported, never guessed. Context and architecture numbers
   come from ``config.json`` only (one small file per model; gated repos are skipped).
-* **Incremental and resumable.** :class:`~ingest.synced.SyncState` keeps a cursor per org;
+* **Incremental and resumable.** :class:`~knowledge.synced.SyncState` keeps a cursor per org;
   a sync lists each org until it passes ``cursor - lookback`` (the lookback lets a model
   that gained likes after its first day still come in). Orgs are fetched first, then
   written in one transaction with their new cursors. When an org fails, the orgs fetched
@@ -44,7 +44,9 @@ from huggingface_hub.hf_api import ExpandModelProperty_T
 from sqlalchemy import Engine
 
 from ingest.linking import CatalogLinks, release_key, strip_quant
-from ingest.synced import (
+from knowledge.db import session_scope
+from knowledge.store import Catalog
+from knowledge.synced import (
     SyncedModel,
     SyncError,
     SyncReport,
@@ -54,8 +56,6 @@ from ingest.synced import (
     upsert,
     utcnow,
 )
-from knowledge.db import session_scope
-from knowledge.store import Catalog
 
 SOURCE = "hf"
 DEFAULT_ORGS: tuple[str, ...] = (

@@ -30,7 +30,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ingest.linking import CatalogLinks, release_key
-from ingest.synced import (
+from knowledge.db import session_scope
+from knowledge.store import Catalog
+from knowledge.synced import (
     SyncedModel,
     SyncError,
     SyncReport,
@@ -39,8 +41,6 @@ from ingest.synced import (
     upsert,
     utcnow,
 )
-from knowledge.db import session_scope
-from knowledge.store import Catalog
 
 SOURCE = "ollama"
 BASE_URL = "https://ollama.com"

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from ingest.feeds import DEFAULT_FEEDS, Fetch, sync_feeds
 from ingest.hf_hub import sync_hf
 from ingest.ollama_lib import BASE_URL, sync_ollama
-from ingest.synced import SyncError, SyncReport
 from knowledge.store import Catalog
+from knowledge.synced import SyncError, SyncReport
 
 SOURCES = ("hf", "ollama", "feeds")
 

@@ -44,7 +44,7 @@ def _create_profile_table(engine: Engine) -> None:
 
 
 def _create_synced_tables(engine: Engine) -> None:
-    from ingest.synced import create_tables
+    from knowledge.synced import create_tables
 
     create_tables(engine)
 

@@ -18,8 +18,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.settings import Settings
-from ingest.curated import DATA_DIR, read_curated
-from ingest.load import LoadReport, load_records
 from knowledge.catalog import (
     BenchmarkResult,
     Family,
@@ -30,7 +28,9 @@ from knowledge.catalog import (
     Source,
     Variant,
 )
+from knowledge.curated import DATA_DIR, read_curated
 from knowledge.db import make_engine, migrate
+from knowledge.load import LoadReport, load_records
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.records import Capability
+from knowledge.records import Capability
 
 
 class Deployment(StrEnum):

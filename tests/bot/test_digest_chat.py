@@ -11,7 +11,8 @@ import pytest
 
 from bot.adapters.slack_bot import post_answer
 from bot.advisor import Advisor
-from bot.chat_service import ChatContext, ChatService, digest_answer
+from bot.chat_service import ChatContext, ChatService
+from bot.digest import digest_answer
 from bot.profiles import ProfileStore
 from bot.scheduler import DigestScheduler
 from bot.subscriptions import SubscriptionStore

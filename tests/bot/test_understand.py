@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.understand import Extractor, detect_language
+from bot.understand import Extractor
+from core.text import detect_language
 from knowledge.store import Catalog
 
 CASES = yaml.safe_load((Path(__file__).parent / "extraction_cases.yaml").read_text())["cases"]

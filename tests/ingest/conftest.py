@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session
 
-from ingest.synced import FeedEntry, SyncedModel, create_tables
 from knowledge.db import make_engine, migrate
+from knowledge.synced import FeedEntry, SyncedModel, create_tables
 from tests.fakes.sync_server import Reply, SyncServer
 
 SYNC = Path(__file__).resolve().parents[1] / "fixtures" / "sync"

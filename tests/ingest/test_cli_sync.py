@@ -31,8 +31,8 @@ def _released_recently(db: Path) -> None:
     from sqlalchemy import update
     from sqlmodel import Session
 
-    from ingest.synced import SyncedModel
     from knowledge.db import make_engine
+    from knowledge.synced import SyncedModel
 
     with Session(make_engine(f"sqlite:///{db}")) as session:
         recent = datetime.now(UTC) - timedelta(days=2)

@@ -12,10 +12,11 @@ from huggingface_hub import HfApi
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.digest import build_digest
 from core.errors import LLMUnavailable
-from ingest.digest import Digest, DigestEntry, build_digest
+from ingest.digest import Digest, DigestEntry
 from ingest.sync import sync
-from ingest.synced import SyncedModel
+from knowledge.synced import SyncedModel
 from tests.fakes.sync_server import SyncServer
 from tests.ingest.conftest import ORGS, feed_router, hub_router, ollama_router, set_first_seen
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ingest.hf_hub import map_license, sync_hf
-from ingest.synced import SyncedModel, SyncReport, SyncState
 from knowledge.catalog import Variant
+from knowledge.synced import SyncedModel, SyncReport, SyncState
 from tests.fakes.sync_server import Reply, SyncServer
 from tests.ingest.conftest import ORGS, hub_router
 

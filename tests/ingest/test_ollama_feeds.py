@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from ingest.feeds import sync_feeds
 from ingest.ollama_lib import parse_search, size_b, sync_ollama
 from ingest.sync import sync
-from ingest.synced import FeedEntry, SyncedModel, SyncError
+from knowledge.synced import FeedEntry, SyncedModel, SyncError
 from tests.fakes.sync_server import Reply, SyncServer
 from tests.ingest.conftest import SYNC
 

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ValidationError
 
 from core.errors import CatalogDataError, DataIssue
 from core.yamlfile import YamlSyntaxError, node_line, read_yaml
-from ingest.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
+from knowledge.records import DataFile, Family, Gpu, License, Offering, Provider, Variant
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass

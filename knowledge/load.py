@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, delete, select
 
-from ingest.curated import CuratedData
-from ingest.records import Source as SourceRecord
 from knowledge import catalog
+from knowledge.curated import CuratedData
 from knowledge.db import session_scope
+from knowledge.records import Source as SourceRecord
 
 
 @dataclass

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, select
 
 from core.errors import CatalogDataError
-from ingest.curated import read_curated
 from knowledge.catalog import Variant
+from knowledge.curated import read_curated
 from knowledge.db import make_engine
 from knowledge.store import load_curated, read_catalog
 

@@ -1,0 +1,60 @@
+"""Find the catalog models a piece of text names: questions, answers, feed entries.
+
+Names are the families' and variants' ids, names, aliases and Hugging Face repo names,
+longest first, so "qwen2.5-coder" wins over "qwen2.5". A name never matches inside a
+longer one ("qwen3" in "qwen3.5") or a company name ("Mistral AI"). A family name followed
+by a size ("Llama 3.3 70B") becomes that size's default variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+
+from core.errors import CatalogError
+from knowledge.resolve import Resolver
+from knowledge.store import Catalog
+
+
+class Mentions:
+    """Model mentions against one catalog snapshot."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        resolver: Resolver | None = None,
+        extra_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.resolver = resolver or Resolver(catalog)
+        names: dict[str, str] = {}
+        for f in catalog.families.values():
+            for n in (f.id, f.name, *f.aliases):
+                if len(n) >= 3:
+                    names.setdefault(n.lower(), f.id)
+        for v in catalog.variants.values():
+            for n in (v.id, v.name, *v.aliases, *(v.hf_repo.split("/")[-1:] if v.hf_repo else [])):
+                if len(n) >= 4:
+                    names.setdefault(n.lower(), v.id)
+        for name, ident in (extra_names or {}).items():
+            names.setdefault(name, ident)
+        ordered = sorted(names, key=len, reverse=True)
+        self._ids = names
+        self._pattern = re.compile(
+            r"(?<![a-z0-9.])(" + "|".join(re.escape(n) for n in ordered) + r")"
+            r"(?![a-z0-9]|\.\d|\s+ai\b)"
+        )
+
+    def models(self, text: str) -> list[str]:
+        """Catalog ids mentioned in lower-cased ``text``, in order, without repeats."""
+        found: list[str] = []
+        for match in self._pattern.finditer(text):
+            ident = self._ids[match.group(1)]
+            size = re.match(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b)(?![a-z0-9])", text[match.end() :])
+            if ident in self.catalog.families and size:
+                with contextlib.suppress(CatalogError):
+                    ident = self.resolver.resolve(f"{ident}-{size.group(1)}").variant.id
+            if ident not in found:
+                found.append(ident)
+        return found
