@@ -35,9 +35,20 @@ class Requirements(BaseModel):
     providers_denied: list[str] = Field(default_factory=list)
     gpu: str | None = Field(default=None, description="GPU id from the catalog")
     gpu_count: int = Field(default=1, ge=1, le=64)
-    vram_gib: float | None = Field(default=None, gt=0, description="Memory per GPU when no gpu id")
+    vram_gib: float | None = Field(
+        default=None,
+        gt=0,
+        description="Memory per GPU as stated; with a gpu id it wins over that SKU's memory",
+    )
     ram_gib: float | None = Field(default=None, gt=0, description="System RAM for CPU offload")
-    precision: str | None = Field(default=None, description="bf16, q8_0, q4_k_m ...")
+    cpu_only: bool = Field(default=False, description="No GPU: run from system RAM")
+    offload: bool | None = Field(default=None, description="CPU offload allowed (None: if needed)")
+    runtime: str | None = Field(default=None, description="ollama, llama.cpp, mlx, vllm, sglang")
+    precision: str | None = Field(default=None, description="bf16, fp8, awq, q8_0, q4_k_m ...")
+    batch: bool = Field(default=False, description="Offline/batch work: no interactive speed floor")
+    min_tokens_per_s: float | None = Field(
+        default=None, gt=0, description="Stated speed floor; interactive default about 10"
+    )
     context: int | None = Field(default=None, gt=0, description="Context length needed, tokens")
     capabilities: list[Capability] = Field(default_factory=list)
     tasks: list[str] = Field(
