@@ -41,7 +41,15 @@ from rules.expressions import Scope
 from rules.fit import hardware_for, speed_floor
 from rules.memory import FitOption, Hardware, Shape, best_fit
 from rules.packs import OnUnknown, Rule, RuleSet, Severity
-from rules.ranking import Evidence, hardware_score, question_score, static_score, wanted_groups
+from rules.ranking import (
+    Evidence,
+    hardware_score,
+    is_coder,
+    question_score,
+    size_prior,
+    static_score,
+    wanted_groups,
+)
 from rules.requirements import Requirements
 
 _REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
@@ -210,6 +218,8 @@ class _Facts:
         self.shape = Shape.of(v) if v.availability == "open-weights" else None
         self.static_score = static_score(v, catalog)
         self.evidence = evidence.groups(v.id)
+        self.ident = (v.id, v.name, v.family_id, v.flavor)
+        self.coder, self.prior = is_coder(v), size_prior(v)
         self.missing: dict[str, tuple[str, ...]] = {}
         self.scope = Scope(dict(self.facts), _HELPERS)
         self.lock = threading.Lock()
@@ -443,7 +453,7 @@ class Engine:
                     if outcome == OnUnknown.pass_:
                         continue
                     message = (
-                        f"{state.variant.name}: {', '.join(missing)} is not published, so "
+                        f"{state.ident[1]}: {', '.join(missing)} is not published, so "
                         f"'{spec.title}' cannot be checked."
                     )
                     severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[
@@ -467,7 +477,7 @@ class Engine:
                             rule=spec.id,
                             severity="unknown",
                             message=(
-                                f"{state.variant.name}: '{spec.title}' could not be decided "
+                                f"{state.ident[1]}: '{spec.title}' could not be decided "
                                 f"({result.error})."
                             ),
                         )
@@ -485,7 +495,8 @@ class Engine:
                 rejected |= spec.severity == Severity.reject
                 warned |= spec.severity == Severity.warn
             fit = ev.fit()
-            cost = ev.cost()
+            priced = q.req.requests_per_day is not None or (q.hw and q.hw.hourly_usd)
+            cost = ev.cost() if priced else None
         finally:
             _CURRENT.reset(token)
         status = (
@@ -497,12 +508,14 @@ class Engine:
             if warned
             else Status.ok
         )
-        v = state.variant
-        extra = question_score(v, state.evidence, q.groups, q.req, fit, q.floor)
+        ident, flavor = state.ident[:3], state.ident[3]
+        extra = question_score(
+            flavor, state.coder, state.prior, state.evidence, q.groups, q.req, fit, q.floor
+        )
         return Verdict(
-            model=v.id,
-            name=v.name,
-            family=v.family_id,
+            model=ident[0],
+            name=ident[1],
+            family=ident[2],
             status=status,
             reasons=reasons,
             fit=fit,

@@ -80,6 +80,7 @@ def _data() -> tuple[dict[str, Precision], dict[str, float], dict[str, float]]:
     return precisions, kv_types, constants
 
 
+@cache
 def precision(name: str) -> Precision:
     """Look up a weight precision by id or alias (bf16, fp16, q4_k_m, int4 ...)."""
     table = _data()[0]
@@ -334,13 +335,44 @@ def decode_tokens_per_s(
 
 def ladder(
     shape: Shape, hw: Hardware, precision_id: str | None = None, runtime: str | None = None
-) -> list[Candidate]:
+) -> tuple[Candidate, ...]:
     """The candidates tried on ``hw``: the one precision asked for, or the platform's ladder."""
     if precision_id:
         p = precision(precision_id)
         chosen = runtime or runtime_for(p.id, p.kind, hw.platform)
-        return [Candidate(p.id, chosen)]
+        return (Candidate(p.id, chosen),)
     return candidates(hw.platform, hw.formats, shape.native_precision, runtime)
+
+
+def _plan(
+    shape: Shape,
+    hw: Hardware,
+    c: Candidate,
+    context: int,
+    kv: float,
+    allow_offload: bool,
+) -> tuple[float, float, float, float, int, bool, float]:
+    """Weights, overhead, total, budget, TP size, offload and spilled GiB: plain arithmetic."""
+    weights = weights_gib(shape.params_b, c.precision)
+    per_gpu = overhead_gib(shape, context, c.serving)
+    if c.serving:
+        share = hw.usable_gib_each * constant("gpu_memory_utilization")
+        sizes = tensor_parallel_sizes(hw.count)
+        tp = next((n for n in sizes if weights + kv + per_gpu * n <= share * n), sizes[-1])
+        budget, overhead = share * tp, per_gpu * tp
+    else:
+        tp, budget, overhead = 1, hw.usable_gib_total, per_gpu * hw.count
+    total = weights + kv + overhead
+    spilled = max(0.0, total - budget)
+    offload = (
+        allow_offload
+        and spilled > 0
+        and not c.serving
+        and hw.platform != "cpu"
+        and hw.ram_gib is not None
+        and spilled <= hw.ram_gib * 0.8
+    )
+    return weights, overhead, total, budget, tp, offload, spilled
 
 
 def fit_option(
@@ -353,41 +385,32 @@ def fit_option(
 ) -> FitOption:
     """The memory bill of one candidate on ``hw``, with fit, headroom, offload and command."""
     c = precision_id if isinstance(precision_id, Candidate) else ladder(shape, hw, precision_id)[0]
-    p = precision(c.precision)
-    weights = weights_gib(shape.params_b, p.id)
     kv = kv_cache_gib(shape, context, kv_type) or 0.0
-    per_gpu = overhead_gib(shape, context, c.serving)
-    if c.serving:
-        share = hw.usable_gib_each * constant("gpu_memory_utilization")
-        sizes = tensor_parallel_sizes(hw.count)
-        tp = next((n for n in sizes if weights + kv + per_gpu * n <= share * n), sizes[-1])
-        budget, overhead = share * tp, per_gpu * tp
-    else:
-        tp, budget, overhead = 1, hw.usable_gib_total, per_gpu * hw.count
-    total = weights + kv + overhead
-    spare = budget - total
-    offload_gib = max(0.0, -spare)
-    offload = (
-        allow_offload
-        and offload_gib > 0
-        and not c.serving
-        and hw.platform != "cpu"
-        and hw.ram_gib is not None
-        and offload_gib <= hw.ram_gib * 0.8
-    )
-    fits = spare >= 0 or offload
-    speed = decode_tokens_per_s(shape, p.id, kv, hw, offload_gib if offload else 0.0, tp)
+    return _option(shape, hw, c, context, kv, _plan(shape, hw, c, context, kv, allow_offload))
+
+
+def _option(
+    shape: Shape,
+    hw: Hardware,
+    c: Candidate,
+    context: int,
+    kv: float,
+    plan: tuple[float, float, float, float, int, bool, float],
+) -> FitOption:
+    weights, overhead, total, budget, tp, offload, spilled = plan
+    fits = total <= budget or offload
+    speed = decode_tokens_per_s(shape, c.precision, kv, hw, spilled if offload else 0.0, tp)
     runtime, cmd = start(c, shape.weights, tp, context, offload, hw.platform == "cpu")
     return FitOption.model_construct(
-        precision=p.id,
+        precision=precision(c.precision).id,
         weights_gib=round(weights, 2),
         kv_cache_gib=round(kv, 2),
         overhead_gib=round(overhead, 2),
         total_gib=round(total, 2),
         fits=fits,
-        headroom_gib=round(spare, 2),
+        headroom_gib=round(budget - total, 2),
         offload=offload,
-        offload_gib=round(offload_gib, 2) if offload else 0.0,
+        offload_gib=round(spilled, 2) if offload else 0.0,
         est_tokens_per_s=speed if fits else None,
         runtime=runtime,
         command=cmd,
@@ -455,11 +478,15 @@ def best_fit(
     room = hw.usable_gib_total + (hw.ram_gib or 0.0) * (0.8 if allow_offload else 0.0)
     if shape.params_b * 1e9 * smallest / 8 / GIB > room:
         return None
+    kv = kv_cache_gib(shape, ctx, kv_type) or 0.0
+    floor = min_tokens_per_s or 0.0
     options: list[FitOption] = []
     for c in tried:
-        option = fit_option(shape, hw, c, ctx, kv_type, allow_offload)
-        fast = (option.est_tokens_per_s or 0.0) >= (min_tokens_per_s or 0.0)
-        if option.fits and not option.offload and fast:
+        plan = _plan(shape, hw, c, ctx, kv, allow_offload)
+        if plan[2] > plan[3] and not plan[5]:
+            continue  # does not fit at all: no option object needed
+        option = _option(shape, hw, c, ctx, kv, plan)
+        if not option.offload and (option.est_tokens_per_s or 0.0) >= floor:
             return option
         options.append(option)
     return best_option(options, min_tokens_per_s)

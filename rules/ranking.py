@@ -186,7 +186,9 @@ def wants_reasoning(req: Requirements) -> bool:
 
 
 def question_score(
-    v: Variant,
+    flavor: str,
+    coder: bool,
+    prior: float,
     evidence: dict[str, float],
     groups: tuple[str, ...],
     req: Requirements,
@@ -196,11 +198,10 @@ def question_score(
     """The per-question part of the score: task evidence, specialists, speed and offload."""
     score = 0.0
     if groups:
-        prior = 0.9 * _size_prior(v)
-        score += 0.25 * sum(evidence.get(g, prior) for g in groups) / len(groups)
-    if "code" in groups and is_coder(v):
+        score += 0.25 * sum(evidence.get(g, 0.9 * prior) for g in groups) / len(groups)
+    if coder and "code" in groups:
         score += 0.12
-    if v.flavor == "reasoning":
+    if flavor == "reasoning":
         score += 0.05 if wants_reasoning(req) else -0.08
     if fit is not None and fit.fits:
         if floor and (fit.est_tokens_per_s or 0.0) < floor:
@@ -210,7 +211,8 @@ def question_score(
     return score
 
 
-def _size_prior(v: Variant) -> float:
+def size_prior(v: Variant) -> float:
+    """Effective size on a log scale (0..1); MoE counts as sqrt(total x active)."""
     if not v.params_b:
         return 0.3
     effective = math.sqrt(v.params_b * v.active_params_b) if v.active_params_b else v.params_b

@@ -82,9 +82,10 @@ def _not_above_native(precisions: tuple[str, ...], native: str) -> tuple[str, ..
     return tuple(p for p in precisions if bits.get(p, 6) <= limit)
 
 
+@cache
 def candidates(
     platform: str, formats: frozenset[str], native: str, runtime: str | None = None
-) -> list[Candidate]:
+) -> tuple[Candidate, ...]:
     """The ways to run a model of ``native`` precision on a platform, best quality first."""
     native = "bf16" if native in ("fp16", "fp32") else native
     found: list[Candidate] = []
@@ -111,7 +112,7 @@ def candidates(
     if runtime:
         wanted = _runtime_family(runtime)
         found = [c for c in found if _runtime_family(c.runtime) == wanted]
-    return sorted(found, key=lambda c: _quality_rank(c.precision))
+    return tuple(sorted(found, key=lambda c: _quality_rank(c.precision)))
 
 
 def _runtime_family(runtime: str) -> str:
