@@ -7,6 +7,7 @@ accepts the same spellings (ids, aliases, HF repos, Ollama tags).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -83,7 +84,9 @@ class Advice:
     ) -> Recommendation:
         """The best allowed models for the requirements, ranked and spread over families."""
         verdicts = self.engine.evaluate(req, explain=False)
-        picked = pick(verdicts, self.catalog, req, limit, include_rejected, families)
+        picked = pick(
+            verdicts, self.catalog, req, limit, include_rejected, families, self.engine.evidence
+        )
         explained = {
             v.model: v
             for v in self.engine.evaluate(req, [self.catalog.variants[p.model] for p in picked])
@@ -91,7 +94,7 @@ class Advice:
         return Recommendation(
             requirements=req.model_dump(mode="json", exclude_defaults=True),
             understood=req.described(),
-            candidates=[explained[p.model] for p in picked],
+            candidates=[replace(explained[p.model], why=p.why) for p in picked],
             considered=len(verdicts),
             rejected=sum(v.status == Status.reject for v in verdicts),
         )

@@ -1,11 +1,16 @@
 """Evaluate rule packs over the catalog: one explained verdict per model.
 
-Speed comes from two caches. Each model's facts (``model``, ``license``, ``price``) go
-into a CEL context once and are reused for every question. The requirements are the same
-for every model in one evaluation, so each rule's ``require`` is specialised for them:
-``req.x`` and ``params.x`` are folded in as literals and the result compiled once (and
-memoised), leaving per-model work to a single call into compiled CEL. ``when`` reads only
-requirements, so it is decided once per question, not once per model.
+The engine keeps no state between calls. Shared are only immutable things: each model's
+facts (``model``, ``license``, ``price``) in a CEL context built once (run under a lock,
+since a CEL context is not thread-safe) and compiled programs. The requirements are the
+same for every model in one evaluation, so each rule's ``require`` is specialised for
+them: ``req.x`` and ``params.x`` are folded in as literals and the result compiled once
+(and memoised). ``when`` reads only requirements, so it is decided once per question.
+Per question, a ``_Question`` holds the requirements, hardware and applicable rules, and
+each model gets an ``_Eval`` that memoises its fit and cost; the helper functions rules
+call (``fits()``, ``monthly_cost_usd()`` ...) find it through a context variable, so two
+threads never see each other's fits. Rules that read only license facts are decided once
+per license per question; with ``explain=False`` a model stops at its first rejection.
 
 Verdict: any failed ``reject`` rule rejects; otherwise an undecidable ``reject`` rule
 (a needed fact is unknown and ``on_unknown`` is ``unknown``) makes the model *unknown*;
@@ -19,7 +24,9 @@ from __future__ import annotations
 import json
 import re
 import string
+import threading
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -31,10 +38,18 @@ from knowledge.catalog import Variant
 from knowledge.store import Catalog
 from rules import cost as cost_model
 from rules.expressions import Scope
-from rules.fit import hardware_for
-from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_fit
+from rules.fit import hardware_for, speed_floor
+from rules.memory import FitOption, Hardware, Shape, best_fit
 from rules.packs import OnUnknown, Rule, RuleSet, Severity
-from rules.ranking import hardware_score, static_score
+from rules.ranking import (
+    Evidence,
+    hardware_score,
+    is_coder,
+    question_score,
+    size_prior,
+    static_score,
+    wanted_groups,
+)
 from rules.requirements import Requirements
 
 _REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
@@ -72,6 +87,7 @@ class Verdict:
     fit: FitOption | None = None
     cost: cost_model.CostEstimate | None = None
     score: float = 0.0
+    why: str = ""
 
 
 def cel_literal(value: Any) -> str:
@@ -102,6 +118,20 @@ def _specialise(source: str, bindings: str) -> Any:
     return cel.compile(folded)
 
 
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """A rule that raised while running: its outcome is unknown."""
+
+    error: str
+
+
+def _license_only(rule: Rule, program: Any) -> bool:
+    """True when a rule reads only license facts: decided once per license per question."""
+    needs_license = all(f.startswith("license.") for f in rule.spec.needs)
+    helpers = set(program.functions()) & set(_HELPERS)
+    return needs_license and set(program.variables()) <= {"license"} and not helpers
+
+
 def _listed(values: list[str] | None) -> list[str] | None:
     """A copy of a list fact; None stays None (unknown), unlike an empty list."""
     return None if values is None else list(values)
@@ -121,10 +151,14 @@ class _Dot(dict[str, Any]):
         return "unknown" if value is None else value
 
 
-class _Model:
-    """One variant's cached facts, CEL scope and per-question memo."""
+class _Facts:
+    """One variant's immutable facts and CEL context, built once and shared by all questions.
 
-    def __init__(self, v: Variant, catalog: Catalog) -> None:
+    The CEL context is not thread-safe, so running it takes ``lock``; its helper functions
+    read the question being answered from a context variable, never from this object.
+    """
+
+    def __init__(self, v: Variant, catalog: Catalog, evidence: Evidence) -> None:
         self.variant = v
         lic = catalog.licenses[v.license_id]
         offers = catalog.offerings.get(v.id, [])
@@ -149,6 +183,7 @@ class _Model:
                 "open_weights": v.availability == "open-weights",
                 "benchmarks": {b.name: b.score for b in catalog.benchmarks.get(v.id, [])},
                 "moe": v.architecture == "moe" or v.experts is not None,
+                "native_precision": v.native_precision or "bf16",
             },
             "license": {
                 "id": lic.id,
@@ -182,98 +217,19 @@ class _Model:
         }
         self.shape = Shape.of(v) if v.availability == "open-weights" else None
         self.static_score = static_score(v, catalog)
-        self.req: Requirements = Requirements()
-        self.hw: Hardware | None = None
-        self.activation: dict[str, Any] = {}
-        self._missing: dict[str, list[str]] = {}
-        self._fit: tuple[FitOption | None] | None = None
-        self._cost: cost_model.CostEstimate | None = None
-        self.scope = Scope(dict(self.facts), self._helpers())
+        self.evidence = evidence.groups(v.id)
+        self.ident = (v.id, v.name, v.family_id, v.flavor)
+        self.coder, self.prior = is_coder(v), size_prior(v)
+        self.missing: dict[str, tuple[str, ...]] = {}
+        self.scope = Scope(dict(self.facts), _HELPERS)
+        self.lock = threading.Lock()
 
-    def start(self, req: Requirements, activation: dict[str, Any], hw: Hardware | None) -> None:
-        """Prepare for a new question: new requirements, forget the last fit and cost."""
-        self.req, self.activation, self.hw = req, activation, hw
-        self._fit = None
-        self._cost = None
-
-    def fit(self) -> FitOption | None:
-        """The best fit on the question's hardware (memoised per question)."""
-        if self._fit is None:
-            best = None
-            if self.hw is not None and self.shape is not None:
-                ladder = (self.req.precision,) if self.req.precision else AUTO_LADDER
-                best = best_fit(self.shape, self.hw, self.req.context, ladder)
-            self._fit = (best,)
-        return self._fit[0]
-
-    def cost(self) -> cost_model.CostEstimate:
-        """API and self-hosting cost for the question's traffic (memoised per question)."""
-        if self._cost is None:
-            self._cost = self._estimate_cost()
-        return self._cost
-
-    def _estimate_cost(self) -> cost_model.CostEstimate:
-        hourly = self.hw.hourly_usd if self.hw and self.facts["model"]["open_weights"] else None
-        count = self.hw.count if self.hw else self.req.gpu_count
-        return cost_model.estimate(
-            self.offerings,
-            self.req.requests_per_day,
-            self.req.tokens_in,
-            self.req.tokens_out,
-            hourly,
-            count,
-        )
-
-    def _helpers(self) -> dict[str, Any]:
-        def fits() -> bool:
-            return self.fit() is not None
-
-        def fits_in_vram() -> bool:
-            best = self.fit()
-            return best is not None and not best.offload
-
-        def fit_precision() -> str:
-            best = self.fit()
-            return best.precision if best else ""
-
-        def fit_headroom_gib() -> float:
-            best = self.fit()
-            return best.headroom_gib if best else -1.0
-
-        def api_monthly_usd() -> float | None:
-            return self.cost().api_monthly_usd
-
-        def selfhost_monthly_usd() -> float | None:
-            return self.cost().selfhost_monthly_usd
-
-        def monthly_cost_usd() -> float | None:
-            estimate = self.cost()
-            known = [
-                c
-                for c in (estimate.api_monthly_usd, estimate.selfhost_monthly_usd)
-                if c is not None
-            ]
-            return min(known) if known else None
-
-        def benchmark(name: str) -> float | None:
-            return self.facts["model"]["benchmarks"].get(name)
-
-        return {
-            "fits": fits,
-            "fits_in_vram": fits_in_vram,
-            "fit_precision": fit_precision,
-            "fit_headroom_gib": fit_headroom_gib,
-            "api_monthly_usd": api_monthly_usd,
-            "selfhost_monthly_usd": selfhost_monthly_usd,
-            "monthly_cost_usd": monthly_cost_usd,
-            "benchmark": benchmark,
-        }
-
-    def missing(self, rule: Rule) -> list[str]:
+    def missing_for(self, rule: Rule) -> tuple[str, ...]:
         """The facts ``rule`` needs that this model lacks (facts never change, so cached)."""
-        found = self._missing.get(rule.id)
+        found = self.missing.get(rule.id)
         if found is None:
-            found = self._missing[rule.id] = [f for f in rule.spec.needs if not self.known(f)]
+            found = tuple(f for f in rule.spec.needs if not self.known(f))
+            self.missing[rule.id] = found
         return found
 
     def known(self, fact: str) -> bool:
@@ -293,23 +249,157 @@ class _Model:
         return self.sources["variant"][0].url if self.sources["variant"] else "no source"
 
 
-class Engine:
-    """Rules x catalog -> verdicts, reusing compiled rules and per-model contexts."""
+@dataclass(frozen=True)
+class _Question:
+    """Everything one evaluation needs about the question; built per call, never shared."""
 
-    def __init__(self, catalog: Catalog, ruleset: RuleSet) -> None:
+    req: Requirements
+    activation: dict[str, Any]
+    hw: Hardware | None
+    floor: float | None
+    groups: tuple[str, ...]
+    rules: list[tuple[Rule, Any, bool]]
+
+
+class _Eval:
+    """One model under one question: the fit and cost, each computed at most once."""
+
+    __slots__ = ("_cost", "_fit", "facts", "q")
+
+    def __init__(self, q: _Question, facts: _Facts) -> None:
+        self.q, self.facts = q, facts
+        self._fit: tuple[FitOption | None] | None = None
+        self._cost: cost_model.CostEstimate | None = None
+
+    def fit(self) -> FitOption | None:
+        """The best fit on the question's hardware."""
+        if self._fit is None:
+            best = None
+            q, shape = self.q, self.facts.shape
+            if q.hw is not None and shape is not None:
+                best = best_fit(
+                    shape,
+                    q.hw,
+                    q.req.context,
+                    q.req.precision,
+                    runtime=q.req.runtime,
+                    min_tokens_per_s=q.floor,
+                    allow_offload=q.req.offload is not False,
+                )
+            self._fit = (best,)
+        return self._fit[0]
+
+    def cost(self) -> cost_model.CostEstimate:
+        """API and self-hosting cost for the question's traffic."""
+        if self._cost is None:
+            q = self.q
+            open_weights = self.facts.facts["model"]["open_weights"]
+            hourly = q.hw.hourly_usd if q.hw and open_weights else None
+            count = q.hw.count if q.hw else q.req.gpu_count
+            self._cost = cost_model.estimate(
+                self.facts.offerings,
+                q.req.requests_per_day,
+                q.req.tokens_in,
+                q.req.tokens_out,
+                hourly,
+                count,
+            )
+        return self._cost
+
+
+_CURRENT: ContextVar[_Eval] = ContextVar("rules_engine_current")
+
+
+def _fits() -> bool:
+    return _CURRENT.get().fit() is not None
+
+
+def _fits_in_vram() -> bool:
+    best = _CURRENT.get().fit()
+    return best is not None and not best.offload
+
+
+def _fit_precision() -> str:
+    best = _CURRENT.get().fit()
+    return best.precision if best else ""
+
+
+def _fit_headroom_gib() -> float:
+    best = _CURRENT.get().fit()
+    return best.headroom_gib if best else -1.0
+
+
+def _api_monthly_usd() -> float | None:
+    return _CURRENT.get().cost().api_monthly_usd
+
+
+def _selfhost_monthly_usd() -> float | None:
+    return _CURRENT.get().cost().selfhost_monthly_usd
+
+
+def _monthly_cost_usd() -> float | None:
+    estimate = _CURRENT.get().cost()
+    known = [c for c in (estimate.api_monthly_usd, estimate.selfhost_monthly_usd) if c is not None]
+    return min(known) if known else None
+
+
+def _benchmark(name: str) -> float | None:
+    value: float | None = _CURRENT.get().facts.facts["model"]["benchmarks"].get(name)
+    return value
+
+
+_HELPERS: dict[str, Any] = {
+    "fits": _fits,
+    "fits_in_vram": _fits_in_vram,
+    "fit_precision": _fit_precision,
+    "fit_headroom_gib": _fit_headroom_gib,
+    "api_monthly_usd": _api_monthly_usd,
+    "selfhost_monthly_usd": _selfhost_monthly_usd,
+    "monthly_cost_usd": _monthly_cost_usd,
+    "benchmark": _benchmark,
+}
+
+
+class Engine:
+    """Rules x catalog -> verdicts. Stateless between calls.
+
+    Shared across calls (and threads) are only things that never change: each model's
+    facts and CEL context (``_Facts``), compiled programs (``_specialise``) and benchmark
+    percentiles. Everything about a question lives in a ``_Question`` and per-model
+    ``_Eval`` objects made by that call.
+    """
+
+    def __init__(
+        self, catalog: Catalog, ruleset: RuleSet, apple_gpu_fraction: float | None = None
+    ) -> None:
         self.catalog = catalog
         self.ruleset = ruleset
-        self._models: dict[str, _Model] = {}
+        self.apple_gpu_fraction = apple_gpu_fraction
+        self.evidence = Evidence(catalog)
+        self._facts: dict[str, _Facts] = {}
+        self._build = threading.Lock()
 
-    def _model(self, v: Variant) -> _Model:
-        state = self._models.get(v.id)
-        if state is None:
-            state = self._models[v.id] = _Model(v, self.catalog)
-        return state
+    def _model(self, v: Variant) -> _Facts:
+        found = self._facts.get(v.id)
+        if found is None or found.variant is not v:
+            with self._build:
+                found = self._facts.get(v.id)
+                if found is None or found.variant is not v:
+                    found = self._facts[v.id] = _Facts(v, self.catalog, self.evidence)
+        return found
 
     def applicable(self, req: Requirements) -> list[tuple[Rule, Any]]:
         """Enabled rules whose ``when`` holds, each with ``require`` specialised for ``req``."""
+        activation = self._activation(req, hardware_for(self.catalog, req, self.apple_gpu_fraction))
+        return [(rule, program) for rule, program, _ in self._applicable(activation)]
+
+    def _activation(self, req: Requirements, hw: Hardware | None) -> dict[str, Any]:
         activation = req.activation()
+        activation["has_hardware"] = hw is not None
+        activation["hardware"] = req.hardware_label() or (hw.name if hw else None)
+        return activation
+
+    def _applicable(self, activation: dict[str, Any]) -> list[tuple[Rule, Any, bool]]:
         chosen = []
         for rule in self.ruleset.enabled:
             bindings = json.dumps({"req": activation, "params": rule.spec.params}, sort_keys=True)
@@ -318,7 +408,8 @@ class Engine:
                 and _specialise(rule.when.source, bindings).execute({}) is not True
             ):
                 continue
-            chosen.append((rule, _specialise(rule.require.source, bindings)))
+            program = _specialise(rule.require.source, bindings)
+            chosen.append((rule, program, _license_only(rule, program)))
         return chosen
 
     def evaluate(
@@ -329,65 +420,85 @@ class Engine:
     ) -> list[Verdict]:
         """Verdicts for ``variants`` (default: the whole catalog), best score first.
 
-        With ``explain=False`` reasons keep their rule and severity but no message: ranking
-        a whole catalog only to show ten models should not render thousands of sentences.
+        With ``explain=False`` reasons keep their rule and severity but no message, and a
+        model stops at its first rejecting rule: ranking a whole catalog only to show ten
+        models should not render thousands of sentences nor run rules on rejected models.
         """
-        rules = self.applicable(req)
-        activation = req.activation()
-        hw = hardware_for(self.catalog, req)
+        hw = hardware_for(self.catalog, req, self.apple_gpu_fraction)
+        activation = self._activation(req, hw)
+        q = _Question(
+            req, activation, hw, speed_floor(req), wanted_groups(req), self._applicable(activation)
+        )
+        by_license: dict[tuple[str, str], Any] = {}
         verdicts = []
         for v in variants if variants is not None else self.catalog.variants.values():
-            state = self._model(v)
-            state.start(req, activation, hw)
-            verdicts.append(self._judge(state, rules, explain))
+            verdicts.append(self._judge(_Eval(q, self._model(v)), explain, by_license))
         return sorted(verdicts, key=lambda x: (-x.score, x.model))
 
-    def _judge(self, state: _Model, rules: list[tuple[Rule, Any]], explain: bool) -> Verdict:
+    def _judge(self, ev: _Eval, explain: bool, by_license: dict[tuple[str, str], Any]) -> Verdict:
+        state, q = ev.facts, ev.q
         reasons: list[Reason] = []
         rejected = undecided = warned = False
         bonus = 0.0
-        for rule, program in rules:
-            spec = rule.spec
-            missing = state.missing(rule)
-            if missing:
-                outcome = spec.on_unknown
-                if outcome == OnUnknown.pass_:
-                    continue
-                message = (
-                    f"{state.variant.name}: {', '.join(missing)} is not published, so "
-                    f"'{spec.title}' cannot be checked."
-                )
-                severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[outcome.value]
-                reasons.append(Reason(rule=spec.id, severity=severity, message=message))
-                rejected |= outcome == OnUnknown.reject
-                warned |= outcome == OnUnknown.warn
-                undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
-                continue
-            try:
-                result = state.scope.run(program)
-            except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
-                reasons.append(
-                    Reason(
-                        rule=spec.id,
-                        severity="unknown",
-                        message=(
-                            f"{state.variant.name}: '{spec.title}' could not be decided "
-                            f"({type(exc).__name__})."
-                        ),
+        lic = state.facts["license"]["id"]
+        token = _CURRENT.set(ev)
+        try:
+            for rule, program, license_only in q.rules:
+                if rejected and not explain:
+                    break
+                spec = rule.spec
+                missing = state.missing_for(rule)
+                if missing:
+                    outcome = spec.on_unknown
+                    if outcome == OnUnknown.pass_:
+                        continue
+                    message = (
+                        f"{state.ident[1]}: {', '.join(missing)} is not published, so "
+                        f"'{spec.title}' cannot be checked."
                     )
-                )
-                undecided |= spec.severity == Severity.reject
-                continue
-            if spec.severity == Severity.score:
-                value = float(result) if isinstance(result, int | float | bool) else 0.0
-                bonus += spec.weight * value
-                continue
-            if result is True:
-                continue
-            message = self._explain(state, rule) if explain else ""
-            reasons.append(Reason(rule=spec.id, severity=spec.severity.value, message=message))
-            rejected |= spec.severity == Severity.reject
-            warned |= spec.severity == Severity.warn
+                    severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[
+                        outcome.value
+                    ]
+                    reasons.append(Reason(rule=spec.id, severity=severity, message=message))
+                    rejected |= outcome == OnUnknown.reject
+                    warned |= outcome == OnUnknown.warn
+                    undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
+                    continue
+                key = (spec.id, lic)
+                if license_only and key in by_license:
+                    result = by_license[key]
+                else:
+                    result = self._run(state, program)
+                    if license_only:
+                        by_license[key] = result
+                if isinstance(result, _Failed):
+                    reasons.append(
+                        Reason(
+                            rule=spec.id,
+                            severity="unknown",
+                            message=(
+                                f"{state.ident[1]}: '{spec.title}' could not be decided "
+                                f"({result.error})."
+                            ),
+                        )
+                    )
+                    undecided |= spec.severity == Severity.reject
+                    continue
+                if spec.severity == Severity.score:
+                    value = float(result) if isinstance(result, int | float | bool) else 0.0
+                    bonus += spec.weight * value
+                    continue
+                if result is True:
+                    continue
+                message = self._explain(ev, rule) if explain else ""
+                reasons.append(Reason(rule=spec.id, severity=spec.severity.value, message=message))
+                rejected |= spec.severity == Severity.reject
+                warned |= spec.severity == Severity.warn
+            fit = ev.fit()
+            priced = q.req.requests_per_day is not None or (q.hw and q.hw.hourly_usd)
+            cost = ev.cost() if priced else None
+        finally:
+            _CURRENT.reset(token)
         status = (
             Status.reject
             if rejected
@@ -397,27 +508,40 @@ class Engine:
             if warned
             else Status.ok
         )
-        fit = state.fit()
+        ident, flavor = state.ident[:3], state.ident[3]
+        extra = question_score(
+            flavor, state.coder, state.prior, state.evidence, q.groups, q.req, fit, q.floor
+        )
         return Verdict(
-            model=state.variant.id,
-            name=state.variant.name,
-            family=state.variant.family_id,
+            model=ident[0],
+            name=ident[1],
+            family=ident[2],
             status=status,
             reasons=reasons,
             fit=fit,
-            cost=state.cost(),
-            score=round(state.static_score + hardware_score(fit, state.req) + bonus, 4),
+            cost=cost,
+            score=round(
+                state.static_score + hardware_score(fit, q.hw is not None) + extra + bonus, 4
+            ),
         )
 
-    def _explain(self, state: _Model, rule: Rule) -> str:
-        fit = state.fit()
+    @staticmethod
+    def _run(state: _Facts, program: Any) -> Any:
+        with state.lock:
+            try:
+                return state.scope.run(program)
+            except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
+                return _Failed(type(exc).__name__)
+
+    def _explain(self, ev: _Eval, rule: Rule) -> str:
+        fit, state = ev.fit(), ev.facts
         values = {
             **{k: _Dot(v) if isinstance(v, dict) else v for k, v in state.facts.items()},
-            "req": _Dot(state.activation),
+            "req": _Dot(ev.q.activation),
             "params": _Dot(rule.spec.params),
             "source": state.source_for(rule.spec.needs),
             "fit": _Dot(fit.model_dump() if fit else {}),
-            "cost": _Dot(state.cost().model_dump()),
+            "cost": _Dot(ev.cost().model_dump()),
         }
         if values["price"] is None:
             values["price"] = _Dot({})

@@ -32,12 +32,23 @@ from pydantic import BaseModel, ConfigDict
 
 from core.errors import CatalogError
 from knowledge.catalog import Gpu, Variant
+from rules.runtimes import (
+    GGUF_LADDER,
+    Candidate,
+    Weights,
+    candidates,
+    gpu_generation,
+    platform_of,
+    runtime_for,
+    start,
+    tensor_parallel_sizes,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 GIB = 1024**3
 DEFAULT_CONTEXT = 8192
-#: Precisions tried, best first, when the user does not ask for one.
-AUTO_LADDER = ("bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m")
+#: GGUF precisions tried, best first, on consumer GPUs when the user does not ask for one.
+AUTO_LADDER = GGUF_LADDER
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ def _data() -> tuple[dict[str, Precision], dict[str, float], dict[str, float]]:
     return precisions, kv_types, constants
 
 
+@cache
 def precision(name: str) -> Precision:
     """Look up a weight precision by id or alias (bf16, fp16, q4_k_m, int4 ...)."""
     table = _data()[0]
@@ -95,7 +107,12 @@ def constant(name: str) -> float:
 
 @dataclass(frozen=True)
 class Hardware:
-    """What a model must fit on: identical GPUs (or one Apple machine), plus optional RAM."""
+    """What a model must fit on: identical GPUs of one node, an Apple machine, or a CPU.
+
+    ``platform`` (datacenter, consumer, apple, cpu) decides which runtimes and formats are
+    offered (rules/runtimes.py); ``formats`` are the low-bit formats the GPU runs natively;
+    ``gpu_fraction`` overrides the share of unified memory the GPU may wire.
+    """
 
     name: str
     count: int
@@ -104,18 +121,35 @@ class Hardware:
     unified: bool = False
     ram_gib: float | None = None
     hourly_usd: float | None = None  # published cloud price of one GPU, for self-hosting cost
+    platform: str = "consumer"
+    formats: frozenset[str] = frozenset({"awq", "gptq"})
+    gpu_fraction: float | None = None
 
     @classmethod
-    def from_gpu(cls, gpu: Gpu, count: int = 1, ram_gib: float | None = None) -> Hardware:
-        """Hardware made of ``count`` catalog GPUs."""
+    def from_gpu(
+        cls,
+        gpu: Gpu,
+        count: int = 1,
+        ram_gib: float | None = None,
+        vram_gib: float | None = None,
+        gpu_fraction: float | None = None,
+    ) -> Hardware:
+        """Hardware made of ``count`` catalog GPUs; a stated ``vram_gib`` wins over the SKU's."""
+        memory = vram_gib or gpu.vram_gib
+        name = (
+            gpu.name if vram_gib is None or vram_gib == gpu.vram_gib else f"{gpu.name} {memory:g}GB"
+        )
         return cls(
-            gpu.name,
+            name,
             count,
-            gpu.vram_gib,
+            memory,
             gpu.bandwidth_gbs,
             gpu.unified_memory,
             ram_gib,
             gpu.cloud_price_per_hour,
+            platform_of(gpu.segment, gpu.vendor),
+            gpu_generation(gpu.id)[1],
+            gpu_fraction,
         )
 
     @classmethod
@@ -123,11 +157,21 @@ class Hardware:
         """Hardware known only by its memory; bandwidth assumed like a mid-range card."""
         return cls(f"{vram_gib:g} GiB GPU", count, vram_gib, 500.0, False, ram_gib)
 
+    @classmethod
+    def cpu(cls, ram_gib: float) -> Hardware:
+        """A CPU-only server: the model runs from system RAM at RAM bandwidth."""
+        bandwidth = constant("system_ram_bandwidth_gbs")
+        return cls(f"CPU only, {ram_gib:g} GiB RAM", 1, ram_gib, bandwidth, platform="cpu")
+
     @property
     def usable_gib_each(self) -> float:
-        """Memory one GPU may use: all of it, or macOS's share of unified memory."""
+        """Memory one GPU may use: all of it, the GPU's share of unified memory, or RAM's."""
+        if self.platform == "cpu":
+            return self.vram_gib_each * constant("cpu_ram_usable_fraction")
         if not self.unified:
             return self.vram_gib_each
+        if self.gpu_fraction is not None:
+            return self.vram_gib_each * self.gpu_fraction
         share = (
             "apple_gpu_fraction_small" if self.vram_gib_each <= 36 else "apple_gpu_fraction_large"
         )
@@ -139,7 +183,7 @@ class Hardware:
 
 
 class FitOption(BaseModel):
-    """One precision's memory bill on given hardware."""
+    """One precision's memory bill on given hardware, with the runtime that would run it."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -153,11 +197,15 @@ class FitOption(BaseModel):
     offload: bool
     offload_gib: float
     est_tokens_per_s: float | None
+    runtime: str = ""
+    command: str = ""
+    tensor_parallel: int = 1
+    budget_gib: float = 0.0
 
 
 @dataclass(frozen=True)
 class Shape:
-    """The architecture numbers memory depends on, with the catalog's gaps made explicit."""
+    """The numbers memory depends on, with the catalog's gaps made explicit, and the weights."""
 
     params_b: float
     active_params_b: float
@@ -171,6 +219,8 @@ class Shape:
     attention_layers: int | None
     sliding_window: int | None
     max_context: int | None
+    native_precision: str = "bf16"
+    weights: Weights = Weights("model", None, None)
 
     @classmethod
     def of(cls, v: Variant) -> Shape | None:
@@ -180,6 +230,7 @@ class Shape:
         head_dim = v.head_dim
         if head_dim is None and v.hidden_size and v.attention_heads:
             head_dim = v.hidden_size // v.attention_heads
+        native = v.native_precision or "bf16"
         return cls(
             params_b=v.params_b,
             active_params_b=v.active_params_b or v.params_b,
@@ -193,11 +244,18 @@ class Shape:
             attention_layers=v.attention_layers,
             sliding_window=v.sliding_window,
             max_context=v.context_length,
+            native_precision=native,
+            weights=Weights(v.name, v.hf_repo, v.ollama_tags[0] if v.ollama_tags else None, native),
         )
 
     def default_context(self) -> int:
         """A realistic working context: 8k, or the model's maximum when smaller."""
         return min(DEFAULT_CONTEXT, self.max_context or DEFAULT_CONTEXT)
+
+    @property
+    def kv_capped(self) -> bool:
+        """True when sliding-window layers are known and capped at the window."""
+        return bool(self.sliding_window and self.attention_layers and self.layers)
 
 
 def weights_gib(params_b: float, precision_id: str) -> float:
@@ -206,7 +264,13 @@ def weights_gib(params_b: float, precision_id: str) -> float:
 
 
 def kv_cache_gib(shape: Shape, context: int, kv_type: str = "f16") -> float | None:
-    """KV cache for ``context`` tokens, or None when the architecture numbers are unknown."""
+    """KV cache for ``context`` tokens, or None when the architecture numbers are unknown.
+
+    Only full-attention layers (``attention_layers`` in hybrids, else every layer) hold a
+    cache that grows with the context; when the catalog also gives a sliding window, the
+    remaining layers hold at most the window. Linear-attention / SSM layers keep a small
+    fixed state, left out.
+    """
     layers = shape.attention_layers or shape.layers
     if layers is None:
         return None
@@ -216,36 +280,51 @@ def kv_cache_gib(shape: Shape, context: int, kv_type: str = "f16") -> float | No
         per_token_layer = 2.0 * shape.kv_heads * shape.head_dim
     else:
         return None
-    return layers * per_token_layer * context * kv_bytes(kv_type) / GIB
+    tokens = layers * context
+    if shape.kv_capped and shape.layers and shape.sliding_window:
+        tokens += max(0, shape.layers - layers) * min(context, shape.sliding_window)
+    return tokens * per_token_layer * kv_bytes(kv_type) / GIB
 
 
-def compute_buffer_gib(shape: Shape, context: int) -> float:
+def compute_buffer_gib(shape: Shape, context: int, ubatch: float | None = None) -> float:
     """Scratch memory for one micro-batch: logits and activations, plus attention scores.
 
     Without flash attention the f32 score matrix (micro-batch x context x heads) is the
     large part at long contexts; we assume it, since that is what default llama.cpp logs
-    show. With flash attention on, real use is lower.
+    show. With flash attention on, real use is lower. ``ubatch`` set means a serving
+    engine's profile step: flash attention, no score matrix.
     """
-    ubatch = constant("compute_ubatch_tokens")
     width = (shape.vocab_size or 32000) + 4 * (shape.hidden_size or 4096)
+    if ubatch is not None:
+        return ubatch * width * 4 / GIB
     scores = context * (shape.attention_heads or 32)
-    return ubatch * (width + scores) * 4 / GIB
+    return constant("compute_ubatch_tokens") * (width + scores) * 4 / GIB
 
 
-def overhead_gib(shape: Shape, context: int) -> float:
-    """Per-GPU runtime overhead: the CUDA context plus the compute buffer."""
+def overhead_gib(shape: Shape, context: int, serving: bool = False) -> float:
+    """Per-GPU overhead: CUDA context plus compute buffer, or a serving engine's activations."""
+    if serving:  # the CUDA context sits outside vLLM's gpu_memory_utilization share
+        return compute_buffer_gib(shape, context, constant("serving_batched_tokens"))
     return constant("cuda_context_gib") + compute_buffer_gib(shape, context)
 
 
 def decode_tokens_per_s(
-    shape: Shape, precision_id: str, kv_gib: float, hw: Hardware, offload_gib: float
+    shape: Shape,
+    precision_id: str,
+    kv_gib: float,
+    hw: Hardware,
+    offload_gib: float,
+    tensor_parallel: int = 1,
 ) -> float:
     """Bandwidth-bound decode estimate: bytes read per token over usable bandwidth."""
     active_weights = weights_gib(shape.active_params_b, precision_id)
     total_weights = weights_gib(shape.params_b, precision_id)
     per_token_gib = active_weights + kv_gib
     efficiency = constant("decode_bandwidth_efficiency")
-    gpu_seconds = per_token_gib * GIB / (hw.bandwidth_gbs * 1e9 * efficiency)
+    bandwidth = hw.bandwidth_gbs * tensor_parallel ** constant("tp_speedup_exponent")
+    if shape.active_params_b < shape.params_b:
+        efficiency *= constant("moe_decode_efficiency")
+    gpu_seconds = per_token_gib * GIB / (bandwidth * 1e9 * efficiency)
     if offload_gib > 0 and total_weights > 0:
         spilled = per_token_gib * min(1.0, offload_gib / total_weights)
         ram_bw = constant("system_ram_bandwidth_gbs") * 1e9 * efficiency
@@ -254,82 +333,160 @@ def decode_tokens_per_s(
     return round(1.0 / gpu_seconds, 1) if gpu_seconds > 0 else 0.0
 
 
-def _bill(
-    shape: Shape, hw: Hardware, precision_id: str, context: int, kv_type: str
-) -> tuple[float, float, float, float]:
-    """Weights, KV cache, overhead and total in GiB: the arithmetic behind every fit."""
-    weights = weights_gib(shape.params_b, precision_id)
-    kv = kv_cache_gib(shape, context, kv_type) or 0.0
-    overhead = overhead_gib(shape, context) * hw.count
-    return weights, kv, overhead, weights + kv + overhead
+def ladder(
+    shape: Shape, hw: Hardware, precision_id: str | None = None, runtime: str | None = None
+) -> tuple[Candidate, ...]:
+    """The candidates tried on ``hw``: the one precision asked for, or the platform's ladder."""
+    if precision_id:
+        p = precision(precision_id)
+        chosen = runtime or runtime_for(p.id, p.kind, hw.platform)
+        return (Candidate(p.id, chosen),)
+    return candidates(hw.platform, hw.formats, shape.native_precision, runtime)
+
+
+def _plan(
+    shape: Shape,
+    hw: Hardware,
+    c: Candidate,
+    context: int,
+    kv: float,
+    allow_offload: bool,
+) -> tuple[float, float, float, float, int, bool, float]:
+    """Weights, overhead, total, budget, TP size, offload and spilled GiB: plain arithmetic."""
+    weights = weights_gib(shape.params_b, c.precision)
+    per_gpu = overhead_gib(shape, context, c.serving)
+    if c.serving:
+        share = hw.usable_gib_each * constant("gpu_memory_utilization")
+        sizes = tensor_parallel_sizes(hw.count)
+        tp = next((n for n in sizes if weights + kv + per_gpu * n <= share * n), sizes[-1])
+        budget, overhead = share * tp, per_gpu * tp
+    else:
+        tp, budget, overhead = 1, hw.usable_gib_total, per_gpu * hw.count
+    total = weights + kv + overhead
+    spilled = max(0.0, total - budget)
+    offload = (
+        allow_offload
+        and spilled > 0
+        and not c.serving
+        and hw.platform != "cpu"
+        and hw.ram_gib is not None
+        and spilled <= hw.ram_gib * 0.8
+    )
+    return weights, overhead, total, budget, tp, offload, spilled
 
 
 def fit_option(
-    shape: Shape, hw: Hardware, precision_id: str, context: int, kv_type: str = "f16"
+    shape: Shape,
+    hw: Hardware,
+    precision_id: str | Candidate,
+    context: int,
+    kv_type: str = "f16",
+    allow_offload: bool = True,
 ) -> FitOption:
-    """The memory bill of one precision on ``hw``, with fit, headroom and offload."""
-    p = precision(precision_id)
-    weights, kv, overhead, total = _bill(shape, hw, p.id, context, kv_type)
-    spare = hw.usable_gib_total - total
-    offload_gib = max(0.0, -spare)
-    offload = offload_gib > 0 and hw.ram_gib is not None and offload_gib <= hw.ram_gib * 0.8
-    fits = spare >= 0 or offload
-    speed = decode_tokens_per_s(shape, p.id, kv, hw, offload_gib) if fits else None
+    """The memory bill of one candidate on ``hw``, with fit, headroom, offload and command."""
+    c = precision_id if isinstance(precision_id, Candidate) else ladder(shape, hw, precision_id)[0]
+    kv = kv_cache_gib(shape, context, kv_type) or 0.0
+    return _option(shape, hw, c, context, kv, _plan(shape, hw, c, context, kv, allow_offload))
+
+
+def _option(
+    shape: Shape,
+    hw: Hardware,
+    c: Candidate,
+    context: int,
+    kv: float,
+    plan: tuple[float, float, float, float, int, bool, float],
+) -> FitOption:
+    weights, overhead, total, budget, tp, offload, spilled = plan
+    fits = total <= budget or offload
+    speed = decode_tokens_per_s(shape, c.precision, kv, hw, spilled if offload else 0.0, tp)
+    runtime, cmd = start(c, shape.weights, tp, context, offload, hw.platform == "cpu")
     return FitOption.model_construct(
-        precision=p.id,
+        precision=precision(c.precision).id,
         weights_gib=round(weights, 2),
         kv_cache_gib=round(kv, 2),
         overhead_gib=round(overhead, 2),
         total_gib=round(total, 2),
         fits=fits,
-        headroom_gib=round(spare, 2),
+        headroom_gib=round(budget - total, 2),
         offload=offload,
-        offload_gib=round(offload_gib, 2) if offload else 0.0,
-        est_tokens_per_s=speed,
+        offload_gib=round(spilled, 2) if offload else 0.0,
+        est_tokens_per_s=speed if fits else None,
+        runtime=runtime,
+        command=cmd,
+        tensor_parallel=tp,
+        budget_gib=round(budget, 2),
     )
-
-
-def best_fit(
-    shape: Shape,
-    hw: Hardware,
-    context: int | None = None,
-    precisions: tuple[str, ...] = AUTO_LADDER,
-    kv_type: str = "f16",
-) -> FitOption | None:
-    """Same answer as ``best_option(fit_options(...))``, computing only what it must.
-
-    Rule evaluation asks this for every model in the catalog, so precisions are tried
-    best first with plain arithmetic and stop at the first that fits in VRAM.
-    """
-    ctx = context or shape.default_context()
-    for p in precisions:
-        if _bill(shape, hw, precision(p).id, ctx, kv_type)[3] <= hw.usable_gib_total:
-            return fit_option(shape, hw, p, ctx, kv_type)
-    if hw.ram_gib is None:
-        return None
-    return best_option([fit_option(shape, hw, p, ctx, kv_type) for p in precisions])
 
 
 def fit_options(
     shape: Shape,
     hw: Hardware,
     context: int | None = None,
-    precisions: tuple[str, ...] = AUTO_LADDER,
+    precision_id: str | None = None,
     kv_type: str = "f16",
+    runtime: str | None = None,
+    allow_offload: bool = True,
 ) -> list[FitOption]:
-    """Fit at each precision, best quality first."""
+    """Fit of every candidate on ``hw``, best quality first."""
     ctx = context or shape.default_context()
-    return [fit_option(shape, hw, p, ctx, kv_type) for p in precisions]
+    return [
+        fit_option(shape, hw, c, ctx, kv_type, allow_offload)
+        for c in ladder(shape, hw, precision_id, runtime)
+    ]
 
 
-def best_option(options: list[FitOption]) -> FitOption | None:
-    """The highest-quality precision that fits in VRAM, else the fastest one with offload.
+def best_option(
+    options: list[FitOption], min_tokens_per_s: float | None = None
+) -> FitOption | None:
+    """The best candidate: highest quality in VRAM that meets the speed floor.
 
-    With offload, decode speed is set by how much spills to system RAM, so the smaller
-    precision usually wins by a wide margin (an expert would pick Q4_K_M, not Q8_0).
+    When none in VRAM meets the floor, the fastest in VRAM; when nothing fits in VRAM, the
+    fastest with CPU offload, since decode speed is then set by how much spills to system
+    RAM (an expert would pick Q4_K_M, not Q8_0).
     """
     in_vram = [o for o in options if o.fits and not o.offload]
-    if in_vram:
-        return in_vram[0]
-    spilled = [o for o in options if o.fits]
-    return max(spilled, key=lambda o: o.est_tokens_per_s or 0.0) if spilled else None
+    floor = min_tokens_per_s or 0.0
+    quick = next((o for o in in_vram if (o.est_tokens_per_s or 0.0) >= floor), None)
+    if quick is not None:
+        return quick
+    pool = in_vram or [o for o in options if o.fits]
+    return max(pool, key=lambda o: o.est_tokens_per_s or 0.0) if pool else None
+
+
+def best_fit(
+    shape: Shape,
+    hw: Hardware,
+    context: int | None = None,
+    precision_id: str | None = None,
+    kv_type: str = "f16",
+    runtime: str | None = None,
+    min_tokens_per_s: float | None = None,
+    allow_offload: bool = True,
+) -> FitOption | None:
+    """Same answer as ``best_option(fit_options(...))``, computing only what it must.
+
+    Rule evaluation asks this for every model in the catalog: a model whose smallest weights
+    exceed every budget is out at once, and candidates are tried best first, stopping at the
+    first that fits in memory at the speed floor.
+    """
+    ctx = context or shape.default_context()
+    tried = ladder(shape, hw, precision_id, runtime)
+    if not tried:
+        return None
+    smallest = min(precision(c.precision).bits_per_weight for c in tried)
+    room = hw.usable_gib_total + (hw.ram_gib or 0.0) * (0.8 if allow_offload else 0.0)
+    if shape.params_b * 1e9 * smallest / 8 / GIB > room:
+        return None
+    kv = kv_cache_gib(shape, ctx, kv_type) or 0.0
+    floor = min_tokens_per_s or 0.0
+    options: list[FitOption] = []
+    for c in tried:
+        plan = _plan(shape, hw, c, ctx, kv, allow_offload)
+        if plan[2] > plan[3] and not plan[5]:
+            continue  # does not fit at all: no option object needed
+        option = _option(shape, hw, c, ctx, kv, plan)
+        if not option.offload and (option.est_tokens_per_s or 0.0) >= floor:
+            return option
+        options.append(option)
+    return best_option(options, min_tokens_per_s)
