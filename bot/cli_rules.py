@@ -17,7 +17,7 @@ from core.settings import load_settings
 from knowledge.store import open_catalog
 from rules.advice import Advice
 from rules.cases import run_case
-from rules.packs import BUILTIN_DIR, load_rules
+from rules.packs import BUILTIN_DIR, RuleSet, load_rules
 from rules.requirements import Requirements
 
 rules_app = typer.Typer(help="List and check rule packs.", no_args_is_help=True)
@@ -289,6 +289,26 @@ def rules_list(
     out.print(table)
 
 
+def _runtime_failures(ruleset: RuleSet) -> list[str]:
+    """Every rule run against the whole catalog: the ones that fail, with their first models."""
+    from rules.engine import Engine
+
+    engine = Engine(open_catalog(load_settings()), ruleset)
+    engine.evaluate(Requirements(), explain=True)
+    lines = []
+    for rule in ruleset.rules:
+        models = engine.failures.get(rule.id)
+        if models:
+            first = ", ".join(models[:3]) + (
+                f" and {len(models) - 3} more" if len(models) > 3 else ""
+            )
+            lines.append(
+                f"{rule.path}:{rule.line}: rule {rule.id}: fails at run time on {len(models)} "
+                f"catalog models ({first}); they would show as undecided"
+            )
+    return lines
+
+
 @rules_app.command("check")
 def rules_check(
     directory: Annotated[Path | None, typer.Argument(help="Team pack directory to check.")] = None,
@@ -308,8 +328,9 @@ def rules_check(
                     f"{rule.path}:{rule.line}: rule {rule.id}: case '{case.name}' "
                     f"expected {case.expect.value}, got {got}"
                 )
+    failures += _runtime_failures(ruleset)
     for line in failures:
-        out.print(line, style="red", markup=False, highlight=False)
+        out.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     if failures:
         raise typer.Exit(1)
     packs = sorted({r.path.name for r in ruleset.rules})

@@ -17,8 +17,8 @@ a message naming the model, the fact, its source and the requirement.
 from __future__ import annotations
 
 import json
+import logging
 import re
-import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,9 +33,11 @@ from rules import cost as cost_model
 from rules.expressions import Scope
 from rules.fit import hardware_for
 from rules.memory import AUTO_LADDER, FitOption, Hardware, Shape, best_fit
-from rules.packs import OnUnknown, Rule, RuleSet, Severity
+from rules.packs import OnUnknown, Rule, RuleSet, Severity, render_message
 from rules.ranking import hardware_score, static_score
 from rules.requirements import Requirements
+
+log = logging.getLogger("advisor")
 
 _REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
 
@@ -300,6 +302,7 @@ class Engine:
         self.catalog = catalog
         self.ruleset = ruleset
         self._models: dict[str, _Model] = {}
+        self.failures: dict[str, list[str]] = {}  # rule id -> models it failed on at run time
 
     def _model(self, v: Variant) -> _Model:
         state = self._models.get(v.id)
@@ -366,13 +369,14 @@ class Engine:
             try:
                 result = state.scope.run(program)
             except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
+                self._failed(rule, state.variant.id, exc)
                 reasons.append(
                     Reason(
                         rule=spec.id,
                         severity="unknown",
                         message=(
-                            f"{state.variant.name}: '{spec.title}' could not be decided "
-                            f"({type(exc).__name__})."
+                            f"{state.variant.name}: could not be decided because rule "
+                            f"{spec.id} failed ({type(exc).__name__})."
                         ),
                     )
                 )
@@ -409,6 +413,21 @@ class Engine:
             score=round(state.static_score + hardware_score(fit, state.req) + bonus, 4),
         )
 
+    def _failed(self, rule: Rule, model: str, exc: Exception) -> None:
+        """Remember a run-time failure; log it once per rule, with file:line."""
+        seen = self.failures.setdefault(rule.id, [])
+        if not seen:
+            log.error(
+                "%s:%s: rule %s failed at run time on %s: %s: %s",
+                rule.path,
+                rule.line,
+                rule.id,
+                model,
+                type(exc).__name__,
+                exc,
+            )
+        seen.append(model)
+
     def _explain(self, state: _Model, rule: Rule) -> str:
         fit = state.fit()
         values = {
@@ -421,4 +440,4 @@ class Engine:
         }
         if values["price"] is None:
             values["price"] = _Dot({})
-        return string.Formatter().vformat(rule.spec.message, (), values)
+        return render_message(rule.spec.message, values)
