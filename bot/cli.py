@@ -264,10 +264,15 @@ def gpus(as_json: JsonOpt = False) -> None:
 
 
 @catalog_app.command("load")
-def catalog_load(as_json: JsonOpt = False) -> None:
+def catalog_load(
+    directory: Annotated[
+        Path, typer.Argument(help="Curated data directory.", exists=True, file_okay=False)
+    ] = DATA_DIR,
+    as_json: JsonOpt = False,
+) -> None:
     """Validate the curated files and upsert them into the database (all or nothing)."""
     settings = load_settings()
-    report = load_curated(make_engine(settings.db_url))
+    report = load_curated(make_engine(settings.db_url), directory)
     if as_json:
         print_json({k: vars(c) for k, c in report.kinds.items()})
         return
