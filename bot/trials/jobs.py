@@ -198,7 +198,7 @@ class JobStore:
             return list(session.exec(select(Job.id).where(Job.status == "queued", stale)))
 
 
-class _Consumer(Consumer):  # type: ignore[misc]
+class _Consumer(Consumer):
     """Huey's consumer without signal handlers: it runs inside a chat process."""
 
     def _set_signal_handlers(self) -> None:
@@ -255,7 +255,7 @@ class JobRunner:
         with session_scope(self.store.engine) as session:
             session.execute(
                 update(Job)
-                .where(col(Job.worker) == self.worker, Job.status == "running")
+                .where(col(Job.worker) == self.worker, col(Job.status) == "running")
                 .values(
                     status="interrupted",
                     finished_at=_now(),
