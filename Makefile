@@ -7,7 +7,7 @@ ADVISOR := $(VENV)/bin/advisor
 TORCH_STAMP := $(VENV)/.torch-2.13.0
 SETUP_STAMP := $(VENV)/.setup
 
-.PHONY: setup run test lint bench catalog clean docs
+.PHONY: setup run test lint bench catalog clean docs constraints
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -15,12 +15,19 @@ $(PY):
 
 # torch first, from the pinned CPU build: a bare `torch` pulled in later would fetch gigabytes.
 $(TORCH_STAMP): | $(PY)
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet torch==2.13.0 -c constraints.txt
 	touch $@
 
-$(SETUP_STAMP): pyproject.toml $(TORCH_STAMP)
-	$(PY) -m pip install --quiet -e '.[test]'
+# constraints.txt pins every dependency, so two installs a month apart get the same versions.
+$(SETUP_STAMP): pyproject.toml constraints.txt $(TORCH_STAMP)
+	$(PY) -m pip install --quiet -e '.[test,postgres]' -c constraints.txt
 	touch $@
+
+# Re-pin after changing dependencies in pyproject.toml (review the diff before committing).
+constraints: setup
+	{ sed -n 1,2p constraints.txt; $(PY) -m pip freeze --exclude-editable \
+	  | grep -v -e '^llm-advisor' -e ' @ ' | sed 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/'; } \
+	  > constraints.new && mv constraints.new constraints.txt
 
 setup: $(SETUP_STAMP)
 

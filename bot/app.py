@@ -7,6 +7,7 @@ here, so they all read the same catalog, rules, index and Ollama settings.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.advisor import Advisor
@@ -28,13 +29,17 @@ def index_dir(settings: Settings) -> Path:
 
 def open_index(settings: Settings) -> KnowledgeIndex:
     """The knowledge index in the data directory (opened lazily on first search)."""
-    return KnowledgeIndex(index_dir(settings), settings.embedding_model)
+    return KnowledgeIndex(index_dir(settings), settings.embedding_model, settings.chroma_url)
 
 
-def rebuild_index(index: KnowledgeIndex, catalog: Catalog) -> RebuildReport:
+def rebuild_index(
+    index: KnowledgeIndex,
+    catalog: Catalog,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildReport:
     """Index the guides and a card per model family; unchanged sources are skipped."""
     documents = [g.document() for g in read_guides()] + family_cards(catalog)
-    return index.rebuild(documents, model_names(catalog))
+    return index.rebuild(documents, model_names(catalog), progress=progress)
 
 
 def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = True) -> Advisor:

@@ -13,11 +13,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import DatabaseError
 
 from bot import cli_chat, cli_jobs, cli_rules
+from bot.cli_checks import database_hint
 from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.logs import report_incident, setup_logging
-from core.errors import AdvisorError, CatalogError
+from core.errors import AdvisorError, CatalogError, ConfigError
 from core.settings import load_settings
 from knowledge.curated import DATA_DIR, read_curated
 from knowledge.db import make_engine
@@ -47,6 +49,7 @@ app.command()(cli_chat.digest)
 app.command()(cli_jobs.trial)
 app.command("eval")(cli_jobs.eval_)
 app.command()(cli_jobs.jobs)
+app.command()(cli_jobs.worker)
 app.command()(cli_rules.fit)
 app.command()(cli_rules.recommend)
 app.command()(cli_rules.compare)
@@ -261,10 +264,15 @@ def gpus(as_json: JsonOpt = False) -> None:
 
 
 @catalog_app.command("load")
-def catalog_load(as_json: JsonOpt = False) -> None:
+def catalog_load(
+    directory: Annotated[
+        Path, typer.Argument(help="Curated data directory.", exists=True, file_okay=False)
+    ] = DATA_DIR,
+    as_json: JsonOpt = False,
+) -> None:
     """Validate the curated files and upsert them into the database (all or nothing)."""
     settings = load_settings()
-    report = load_curated(make_engine(settings.db_url))
+    report = load_curated(make_engine(settings.db_url), directory)
     if as_json:
         print_json({k: vars(c) for k, c in report.kinds.items()})
         return
@@ -307,9 +315,15 @@ def config(as_json: JsonOpt = False) -> None:
 
 def main() -> None:
     """Console entry point: run the app, turning errors into messages and exit codes."""
-    setup_logging(load_settings().data_dir)
     try:
+        setup_logging(load_settings().data_dir)
         app()
+    except ConfigError as exc:  # configuration and data-directory problems: exit 2
+        err.print(exc.user_message, style="red", markup=False, highlight=False)
+        raise SystemExit(2) from None
+    except DatabaseError as exc:
+        err.print(database_hint(exc), style="red", markup=False, highlight=False)
+        raise SystemExit(2) from None
     except AdvisorError as exc:
         err.print(exc.user_message, style="red", markup=False, highlight=False)
         raise SystemExit(1) from None

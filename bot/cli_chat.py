@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from bot.console import JsonOpt, out, print_json
+from bot.console import JsonOpt, out, print_json, progress_bar
 from core.settings import load_settings
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
@@ -85,7 +85,8 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
     from knowledge.store import open_catalog
 
     settings = load_settings()
-    report = rebuild_index(open_index(settings), open_catalog(settings))
+    with progress_bar("Embedding", as_json) as advance:
+        report = rebuild_index(open_index(settings), open_catalog(settings), advance)
     if as_json:
         print_json(vars(report))
         return
@@ -139,7 +140,14 @@ def ingest(
         if not removed:
             raise typer.Exit(1)
         return
-    report = ingest_documents(index, items, model_names(open_catalog(settings)))
+    with progress_bar("Embedding", as_json) as advance:
+        report = ingest_documents(
+            index,
+            items,
+            model_names(open_catalog(settings)),
+            max_bytes=int(settings.ingest_max_mb * 1_000_000),
+            progress=advance,
+        )
     if as_json:
         print_json({**vars(report), "errors": [vars(e) for e in report.errors]})
     else:

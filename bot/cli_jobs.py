@@ -38,7 +38,10 @@ def _trials() -> Trials:
     migrate(engine)
     catalog = open_catalog(settings)
     return Trials(
-        settings.ollama_host, Resolver(catalog), JobStore(engine), timeout=settings.ollama_timeout
+        settings.ollama_host,
+        Resolver(catalog),
+        JobStore(engine, settings.jobs_queue_url),
+        timeout=settings.ollama_timeout,
     )
 
 
@@ -90,6 +93,29 @@ def eval_(
     """Score models on an eval suite: accuracy with standard error, per-case matrix."""
     trials = _trials()
     _run(trials, trials.submit_eval(" ".join(args), _owner()).text, as_json, False)
+
+
+def worker(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="Jobs this worker runs at once.")] = 1,
+) -> None:
+    """Run queued trials and evals on this host until stopped (any number of hosts may)."""
+    import time
+
+    trials = _trials()
+    trials.runner.concurrency = threads
+    recovered = trials.runner.recover()
+    trials.runner.start()
+    out.print(
+        f"Worker {trials.runner.worker} is taking jobs"
+        + (f"; marked interrupted: {', '.join(recovered)}" if recovered else "")
+        + ". Ctrl-C stops it.",
+        markup=False,
+    )
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        trials.runner.close()
 
 
 def jobs(

@@ -5,10 +5,12 @@ They need neither torch nor chromadb, so they start fast; bot/cli.py registers t
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
@@ -17,7 +19,7 @@ from core.settings import load_settings
 from knowledge.store import open_catalog
 from rules.advice import Advice
 from rules.cases import run_case
-from rules.packs import BUILTIN_DIR, load_rules
+from rules.packs import BUILTIN_DIR, RuleSet, load_rules
 from rules.requirements import Requirements
 
 rules_app = typer.Typer(help="List and check rule packs.", no_args_is_help=True)
@@ -25,13 +27,36 @@ rules_app = typer.Typer(help="List and check rule packs.", no_args_is_help=True)
 GpuOpt = Annotated[
     str | None, typer.Option("--gpu", help="GPU name, e.g. 'RTX 4090', 'A100 80GB', 'M2 Max 32GB'.")
 ]
-GpusOpt = Annotated[int, typer.Option("--gpus", min=1, help="How many of that GPU.")]
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
+
+
+GpusOpt = Annotated[int, typer.Option("--gpus", min=1, max=1024, help="How many of that GPU.")]
 VramOpt = Annotated[
-    float | None, typer.Option("--vram", help="GPU memory in GiB (instead of --gpu).")
+    float | None,
+    typer.Option(
+        "--vram",
+        min=0.1,
+        max=100_000,
+        callback=_finite,
+        help="GPU memory in GiB (instead of --gpu).",
+    ),
 ]
-RamOpt = Annotated[float | None, typer.Option("--ram", help="System RAM in GiB for CPU offload.")]
+RamOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--ram", min=0, max=100_000, callback=_finite, help="System RAM in GiB for CPU offload."
+    ),
+]
 ContextOpt = Annotated[
-    int | None, typer.Option("--context", help="Context tokens (default 8k or the model's max).")
+    int | None,
+    typer.Option(
+        "--context", min=1, max=100_000_000, help="Context tokens (default 8k or the model's max)."
+    ),
 ]
 PrecisionOpt = Annotated[
     str | None, typer.Option("--precision", help="bf16, fp8, int8, q8_0, q4_k_m ...")
@@ -72,7 +97,16 @@ def _requirements(**values: Any) -> Requirements:
         "languages": "languages",
     }
     data = {mapping.get(k, k): v for k, v in values.items() if v not in (None, False, [])}
-    return Requirements(**data)
+    try:
+        return Requirements(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        flags = {v: k for k, v in mapping.items()}
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        flag = "--" + flags.get(name, name).replace("_", "-").removesuffix("s")
+        raise typer.BadParameter(
+            f"{first.get('input')!r}: {first['msg']}", param_hint=flag
+        ) from None
 
 
 def fit(
@@ -289,6 +323,26 @@ def rules_list(
     out.print(table)
 
 
+def _runtime_failures(ruleset: RuleSet) -> list[str]:
+    """Every rule run against the whole catalog: the ones that fail, with their first models."""
+    from rules.engine import Engine
+
+    engine = Engine(open_catalog(load_settings()), ruleset)
+    engine.evaluate(Requirements(), explain=True)
+    lines = []
+    for rule in ruleset.rules:
+        models = engine.failures.get(rule.id)
+        if models:
+            first = ", ".join(models[:3]) + (
+                f" and {len(models) - 3} more" if len(models) > 3 else ""
+            )
+            lines.append(
+                f"{rule.path}:{rule.line}: rule {rule.id}: fails at run time on {len(models)} "
+                f"catalog models ({first}); they would show as undecided"
+            )
+    return lines
+
+
 @rules_app.command("check")
 def rules_check(
     directory: Annotated[Path | None, typer.Argument(help="Team pack directory to check.")] = None,
@@ -308,8 +362,9 @@ def rules_check(
                     f"{rule.path}:{rule.line}: rule {rule.id}: case '{case.name}' "
                     f"expected {case.expect.value}, got {got}"
                 )
+    failures += _runtime_failures(ruleset)
     for line in failures:
-        out.print(line, style="red", markup=False, highlight=False)
+        out.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     if failures:
         raise typer.Exit(1)
     packs = sorted({r.path.name for r in ruleset.rules})

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 out = Console(width=100 if sys.stdout.isatty() else 80)
 err = Console(stderr=True, soft_wrap=True)
@@ -37,3 +40,23 @@ def fmt_context(tokens: int | None) -> str:
     return (
         f"{tokens // 1024}k" if tokens >= 1024 and tokens % 1024 == 0 else f"{tokens / 1000:.0f}k"
     )
+
+
+@contextmanager
+def progress_bar(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; yields ``advance(done, total)``."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance

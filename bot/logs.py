@@ -11,13 +11,21 @@ import logging
 import uuid
 from pathlib import Path
 
+from core.errors import ConfigError
+
 log = logging.getLogger("advisor")
 
 
 def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
     """Send the advisor's log to ``<data_dir>/advisor.log``; warnings also reach stderr."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(data_dir / "advisor.log", encoding="utf-8")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(data_dir / "advisor.log", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"The data directory {data_dir} cannot be written ({exc.strerror or exc}). "
+            "Fix its permissions or set ADVISOR_DATA_DIR to a writable directory."
+        ) from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.setLevel(level)
     log.addHandler(handler)

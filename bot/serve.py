@@ -32,7 +32,8 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
     """The shared service with the configured profiles database, admins and rate limit."""
     engine = make_engine(settings.db_url)
     migrate(engine)
-    trials = Trials(settings.ollama_host, advisor.advice.resolver, JobStore(engine))
+    store = JobStore(engine, settings.jobs_queue_url)
+    trials = Trials(settings.ollama_host, advisor.advice.resolver, store)
     interrupted = trials.runner.recover()
     if interrupted:
         log.warning("jobs interrupted by the last restart: %s", ", ".join(interrupted))

@@ -6,12 +6,16 @@ is what ``advisor config`` shows, with secrets and database passwords masked.
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
+
+from core.errors import ConfigError
 
 MASK = "********"
 
@@ -46,10 +50,12 @@ class Settings(BaseSettings):
         description="sentence-transformers model for the knowledge index",
     )
     rules_dir: Path | None = Field(default=None, description="Directory of team rule packs")
-    admin_users: list[str] = Field(
+    admin_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="User ids allowed risky actions (empty: everyone)"
     )
-    admin_roles: list[str] = Field(default_factory=list, description="Roles allowed risky actions")
+    admin_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Roles allowed risky actions"
+    )
     rate_limit_per_minute: int = Field(
         default=10, ge=1, description="Questions per user per minute"
     )
@@ -64,10 +70,44 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = None
     hf_endpoint: str = Field(default="https://huggingface.co", description="Hugging Face Hub")
     ollama_library_url: str = Field(default="https://ollama.com", description="Ollama library site")
-    feeds: list[str] | None = Field(default=None, description="RSS/Atom feeds (default built in)")
+    feeds: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="RSS/Atom feeds, comma-separated or a JSON list (default built in)",
+    )
+    jobs_queue_url: str | None = Field(
+        default=None,
+        description="Job queue: redis://host:6379/0 or a database URL; default beside the database",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="Chroma server, http://host:8000 (chroma run); default embedded in data_dir",
+    )
+    ingest_max_mb: float = Field(
+        default=20.0, gt=0, le=10_000, description="Largest file `advisor ingest` reads, in MB"
+    )
     digest_day: str = Field(default="mon", description="Weekly digest day (mon..sun)")
     digest_time: str = Field(default="09:00", description="Weekly digest time, HH:MM")
     digest_timezone: str = Field(default="UTC", description="IANA time zone of the digest time")
+
+    @field_validator("admin_users", "admin_roles", "feeds", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        """A JSON list or comma-separated words."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a valid JSON list ({exc.msg})") from None
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @field_validator("ollama_timeout", "ingest_max_mb")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
 
     @property
     def db_url(self) -> str:
@@ -93,4 +133,20 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings now (environment and .env), applying explicit overrides last."""
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"ADVISOR_{str(first['loc'][0]).upper()}" if first["loc"] else "a setting"
+        shown = MASK if "token" in name.lower() or "secret" in name.lower() else first.get("input")
+        field = Settings.model_fields.get(str(first["loc"][0])) if first["loc"] else None
+        hint = f" ({field.description})" if field and field.description else ""
+        raise ConfigError(
+            f"{name}={shown!r} is not valid: {first['msg'].removeprefix('Value error, ')}."
+            f" Set it in the environment or .env{hint}.",
+            detail=str(exc),
+        ) from None
+    except SettingsError as exc:
+        raise ConfigError(
+            f"A setting could not be read: {exc}. Fix it in the environment or .env."
+        ) from None

@@ -7,6 +7,10 @@ Design:
   (Hub ``createdAt``), else the curated catalog's release date of the linked variant,
   else the day we first saw it. So the very first sync does not announce years of
   history, yet a release missed by a week of failed syncs still comes through.
+* **New means first seen after the first sync.** A source's first sync learns what already
+  exists; its rows are announced only when the source itself dates them in the window.
+  Models that are not language models (embedding, speech, rerankers) are never listed,
+  whichever source reported them.
 * **One entry per release.** Rows are joined when they share a release key (the name
   without org, size, flavor or quant suffix: ``Qwen/Qwen3-8B`` and ``qwen3:32b`` are both
   ``qwen3``) or link to the same catalog family; a union-find over those keys merges the
@@ -33,7 +37,7 @@ from os.path import commonprefix
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from ingest.linking import CatalogLinks
 from knowledge.resolve import resolve_gpu
@@ -313,6 +317,29 @@ def _tag_for(row: SyncedModel, runnable: list[SyncedModel], catalog: Catalog) ->
     return None
 
 
+_NOT_LLM_WORDS = re.compile(r"embed|whisper|\btts\b|speech|rerank|\bclip\b|minilm|\bbge\b", re.I)
+_NOT_LLM_TAGS = {
+    "embedding",
+    "embeddings",
+    "sentence-similarity",
+    "feature-extraction",
+    "automatic-speech-recognition",
+    "text-to-speech",
+    "text-to-audio",
+}
+
+
+def is_not_llm(row: SyncedModel) -> bool:
+    """An embedding, speech or reranking model: not a release the digest announces."""
+    labels = {t.lower() for t in row.capabilities}  # Hub tags name every modality: not used
+    return bool(labels & _NOT_LLM_TAGS) or bool(_NOT_LLM_WORDS.search(row.name))
+
+
+def _dated_in(row: SyncedModel, start: datetime) -> bool:
+    created = aware(row.created_at)
+    return created is not None and created >= start
+
+
 def collect_digest(
     engine: Engine,
     catalog: Catalog,
@@ -328,7 +355,21 @@ def collect_digest(
     with Session(engine) as session:
         rows = list(session.exec(select(SyncedModel).where(SyncedModel.first_seen >= start)))
         feeds = list(session.exec(select(FeedEntry).where(FeedEntry.first_seen >= start)))
-    rows = [r for r in rows if aware(r.first_seen) <= end]
+    with Session(engine) as session:
+        first_sync = dict(
+            session.exec(
+                select(SyncedModel.source, func.min(SyncedModel.first_seen)).group_by(
+                    SyncedModel.source
+                )
+            ).all()
+        )
+    rows = [
+        r
+        for r in rows
+        if aware(r.first_seen) <= end
+        and not is_not_llm(r)
+        and (aware(r.first_seen) != aware(first_sync.get(r.source)) or _dated_in(r, start))
+    ]
     groups = _Groups()
     for row in rows:
         family = links.family_of(row.variant_id)

@@ -118,12 +118,16 @@ def ingest(
     paths_or_urls: Iterable[str | Path],
     model_names: dict[str, str] | None = None,
     fetch: Fetch | None = None,
+    max_bytes: int = 20_000_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Read every item (file, directory or URL) and index it, re-embedding changed ones only.
 
     ``model_names`` (from :func:`knowledge.cards.model_names`) tags chunks with the catalog
     models they mention. ``fetch`` replaces the HTTP GET (e.g. to add a proxy or auth); like
     :func:`fetch_url` it returns a :class:`Fetched` and raises DocumentError on failure.
+    A file or download over ``max_bytes`` is refused; ``progress(done, total)`` follows the
+    embedding.
     """
     documents: list[Document] = []
     skipped: list[str] = []
@@ -132,13 +136,13 @@ def ingest(
         try:
             for found in _expand(item, skipped):
                 try:
-                    documents.append(_load(found, fetch or fetch_url))
+                    documents.append(_load(found, fetch or fetch_url, max_bytes))
                 except DocumentError as exc:
                     errors.append(IngestIssue(str(found), exc.user_message))
         except DocumentError as exc:
             errors.append(IngestIssue(str(item), exc.user_message))
     unique = list({doc.source: doc for doc in documents}.values())
-    result = index.rebuild(unique, model_names, prune_kinds=())
+    result = index.rebuild(unique, model_names, prune_kinds=(), progress=progress)
     return IngestReport(
         sources=tuple(doc.source for doc in unique),
         added=result.added,
@@ -280,9 +284,18 @@ def _supported() -> str:
     return ", ".join(sorted(SUFFIXES))
 
 
-def _load(item: str | Path, fetch: Fetch) -> Document:
+def _too_big(item: str | Path, size: int, max_bytes: int) -> DocumentError:
+    return DocumentError(
+        f"{item}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit; split it or "
+        "raise ADVISOR_INGEST_MAX_MB."
+    )
+
+
+def _load(item: str | Path, fetch: Fetch, max_bytes: int) -> Document:
     if isinstance(item, str) and _is_url(item):
         fetched = fetch(item)
+        if len(fetched.content) > max_bytes:
+            raise _too_big(item, len(fetched.content), max_bytes)
         charset = _charset(fetched.content_type)
         return _document(
             item, _kind_of_response(fetched), fetched.content, _url_name(item), charset
@@ -295,6 +308,9 @@ def _load(item: str | Path, fetch: Fetch) -> Document:
             f"(supported: {_supported()})."
         )
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_big(item, size, max_bytes)
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{item}: cannot read the file ({exc.strerror}).") from exc

@@ -195,6 +195,13 @@ class _Fetcher:
                 after = exc.response.headers.get("Retry-After", "") if exc.response else ""
                 self.sleep(float(after) if after.strip().isdigit() else delay)
                 delay, attempt = min(delay * 2, 60.0), attempt + 1
+            except ValueError as exc:  # a reply that is not the JSON the Hub sends
+                raise SyncError(
+                    f"The Hugging Face Hub sent an unreadable reply for {what} "
+                    f"({type(exc).__name__}); stored data is unchanged. "
+                    "Try `advisor sync hf` later.",
+                    str(exc),
+                ) from exc
             except (httpx.HTTPError, OSError) as exc:
                 raise SyncError(
                     f"Could not reach the Hugging Face Hub for {what} ({type(exc).__name__}); "
@@ -293,6 +300,23 @@ def _wanted(
     return popular and in_range
 
 
+HUB_TIMEOUT_S = 30.0
+
+
+def use_timeout(seconds: float) -> None:
+    """Give huggingface_hub's shared HTTP client a timeout (its default waits forever)."""
+    from huggingface_hub import set_client_factory
+    from huggingface_hub.utils._http import hf_request_event_hook
+
+    set_client_factory(
+        lambda: httpx.Client(
+            event_hooks={"request": [hf_request_event_hook]},
+            follow_redirects=True,
+            timeout=httpx.Timeout(seconds),
+        )
+    )
+
+
 def sync_hf(
     engine: Engine,
     catalog: Catalog,
@@ -316,6 +340,7 @@ def sync_hf(
     """
     started = time.monotonic()
     report = SyncReport(SOURCE)
+    use_timeout(HUB_TIMEOUT_S)
     fetcher = _Fetcher(api or HfApi(), cache_dir, sleep, max_retries)
     links = CatalogLinks(catalog)
     with session_scope(engine) as session:

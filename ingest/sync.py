@@ -6,6 +6,8 @@ being down never stops the others and never damages what they stored.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -20,6 +22,8 @@ from knowledge.store import Catalog
 from knowledge.synced import SyncError, SyncReport
 
 SOURCES = ("hf", "ollama", "feeds")
+log = logging.getLogger("advisor")
+KEPT = "stored data is unchanged."
 
 
 def sync(
@@ -45,4 +49,24 @@ def sync(
         "ollama": lambda: sync_ollama(engine, catalog, ollama_client, base_url=ollama_url),
         "feeds": lambda: sync_feeds(engine, catalog, feed_urls, feed_fetch),
     }
-    return {name: runners[name]() for name in wanted}
+    return {name: _isolated(name, runners[name]) for name in wanted}
+
+
+def _isolated(name: str, run: Callable[[], SyncReport]) -> SyncReport:
+    """Run one source; any failure becomes a one-line error in its own report."""
+    started = time.monotonic()
+    try:
+        return run()
+    except SyncError as exc:
+        reason = exc.user_message
+    except (httpx.TimeoutException, TimeoutError):
+        reason = f"{name} did not answer in time; stored data is unchanged. Try again later."
+    except httpx.HTTPError as exc:
+        reason = f"{name} could not be reached ({type(exc).__name__}); stored data is unchanged."
+    except ValueError as exc:  # garbage JSON or HTML from the source
+        log.warning("sync %s: bad reply", name, exc_info=exc)
+        reason = f"{name} sent a reply that could not be read ({type(exc).__name__}); {KEPT}"
+    except Exception as exc:  # noqa: BLE001 - one source must never stop the others
+        log.exception("sync %s failed", name)
+        reason = f"{name} failed unexpectedly ({type(exc).__name__}, see the log); {KEPT}"
+    return SyncReport(name, errors=[reason], duration=time.monotonic() - started)

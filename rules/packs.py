@@ -16,6 +16,7 @@ one is missing, ``on_unknown`` says what happens.
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -202,20 +203,80 @@ def _fields(params: dict[str, Any]) -> dict[str, frozenset[str] | None]:
     }
 
 
-def _check_template(template: str, params: dict[str, Any]) -> None:
-    roots = {"model", "license", "price", "req", "params", "source", "fit", "cost"}
-    fields = _fields(params)
-    for _, name, _, _ in string.Formatter().parse(template):
-        if not name:
+TEMPLATE_ROOTS = frozenset({"model", "license", "price", "req", "params", "source", "fit", "cost"})
+_FIELD = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_SPEC = re.compile(r"^([^{}]?[<>^=])?[+\- ]?#?0?\d{0,3}[,_]?(\.\d{1,2})?[bcdeEfFgGnosxX%]?$")
+MAX_PACK_BYTES = 1_000_000
+MAX_RULES = 2_000
+
+
+def _template_fields(template: str) -> list[tuple[str, str]]:
+    """The (field, format spec) pairs of a message; ExpressionError on anything else.
+
+    Messages use ``str.format`` syntax but are never given to ``str.format``: a field is a
+    dotted path of lower-case names under one of TEMPLATE_ROOTS (no indexing, no
+    conversions, no ``_`` names), so a pack cannot reach an object's attributes.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ExpressionError(f"message is not a valid template ({exc})") from None
+    fields = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
             continue
-        root, _, attribute = name.partition(".")
-        if root not in roots:
+        if not _FIELD.match(name) or name.split(".")[0] not in TEMPLATE_ROOTS:
             raise ExpressionError(
-                f"message names unknown {{{name}}}; use model., license., req. ..."
+                f"message field {{{name}}} is not allowed; use model.NAME, license.NAME, "
+                "req.NAME, params.NAME, price., fit., cost. or source"
             )
+        if conversion:
+            raise ExpressionError(
+                f"message field {{{name}!{conversion}}}: conversions are not allowed"
+            )
+        if spec and not _SPEC.match(spec):
+            raise ExpressionError(f"message field {{{name}:{spec}}}: unsupported format {spec!r}")
+        fields.append((name, spec or ""))
+    return fields
+
+
+def _check_template(template: str, params: dict[str, Any]) -> None:
+    fields = _fields(params)
+    for name, _spec in _template_fields(template):
+        root, _, attribute = name.partition(".")
         known = fields.get(root)
         if attribute and known is not None and attribute.split(".")[0] not in known:
             raise ExpressionError(f"message names unknown field {{{name}}}")
+
+
+def _present(value: Any) -> Any:
+    if value is None:
+        return "unknown"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(x) for x in value) or "none"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return "…"
+    return value if isinstance(value, int | float | str | bool) else str(value)
+
+
+def render_message(template: str, values: dict[str, Any]) -> str:
+    """Fill a rule message from plain fact dicts only (see _template_fields)."""
+    out: list[str] = []
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        value: Any = values
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        shown = _present(value)
+        try:
+            out.append(format(shown, spec or ""))
+        except (ValueError, TypeError):
+            out.append(str(shown))
+    return "".join(out)
 
 
 def _compile(spec: RuleSpec, path: Path, root: yaml.Node | None, index: int) -> Rule:
@@ -258,11 +319,39 @@ def _compile(spec: RuleSpec, path: Path, root: yaml.Node | None, index: int) -> 
 
 
 def _read(path: Path) -> tuple[PackFile, yaml.Node | None, list[str]]:
+    if path.is_symlink():
+        return PackFile(), None, [f"{path}:1: is a symbolic link; copy the pack file in instead"]
+    size = path.stat().st_size
+    if size > MAX_PACK_BYTES:
+        return (
+            PackFile(),
+            None,
+            [
+                f"{path}:1: {size:,} bytes is over the {MAX_PACK_BYTES:,}-byte limit for a pack; "
+                "split it into several files"
+            ],
+        )
     try:
         raw, root = read_yaml(path)
     except YamlSyntaxError as exc:
         return PackFile(), None, [f"{path}:{exc.line}: {exc}"]
-    raw = raw or {}
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return (
+            PackFile(),
+            None,
+            [f"{path}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#x}); save it as UTF-8"],
+        )
+    except OSError as exc:
+        return PackFile(), None, [f"{path}:1: cannot be read ({exc.strerror or exc})"]
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        return (
+            PackFile(),
+            root,
+            [f"{path}:1: a pack is a mapping with `rules:` (and `overrides:`), not a {kind}"],
+        )
     try:
         return PackFile.model_validate(raw), root, []
     except ValidationError as exc:
@@ -288,7 +377,8 @@ def _read(path: Path) -> tuple[PackFile, yaml.Node | None, list[str]]:
 
 def pack_files(directory: Path) -> list[Path]:
     """The pack files of a directory, in name order."""
-    return sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    found = [*directory.glob("*.yaml"), *directory.glob("*.yml")]
+    return sorted(p for p in found if p.is_file() or p.is_symlink())
 
 
 def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> RuleSet:
@@ -298,6 +388,7 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
     order: list[str] = []
     by_id: dict[str, Rule] = {}
     overrides: list[tuple[Override, Path]] = []
+    team_ids: dict[str, str] = {}  # rule id -> "file:line" of its first definition by a team
     dirs = [builtin_dir] + ([team_dir] if team_dir is not None else [])
     for directory in dirs:
         if not directory.is_dir():
@@ -315,6 +406,15 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
                     problems.append(f"{path}:{line}: rule {spec.id}: id: duplicate id")
                     continue
                 seen_here.add(spec.id)
+                if is_team:
+                    at = f"{path}:{node_line(root, ('rules', i, 'id'))}"
+                    if spec.id in team_ids:
+                        problems.append(
+                            f"{at}: rule {spec.id}: id: also defined at {team_ids[spec.id]}; "
+                            "rename one (or use `overrides:` to tune a rule)"
+                        )
+                        continue
+                    team_ids[spec.id] = at
                 try:
                     rule = _compile(spec, path, root, i)
                 except RuleError as exc:
@@ -344,6 +444,8 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
             target.require,
             target.when,
         )
+    if len(order) > MAX_RULES:
+        problems.append(f"{len(order)} rules is over the limit of {MAX_RULES}")
     if problems:
         raise RuleError(
             "The rule packs have problems; nothing was changed:\n"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, delete
 
 from bot.digest import build_digest
 from core.errors import LLMUnavailable
@@ -45,7 +45,53 @@ def synced(engine: Engine, catalog: Any, tmp_path: Path) -> Engine:
         )
     assert all(r.ok for r in reports.values())
     set_first_seen(engine, NOW - timedelta(days=2))
+    _first_sync_before(engine, NOW - timedelta(days=30))
     return engine
+
+
+def _first_sync_before(engine: Engine, when: Any) -> None:
+    """Each source had a first sync earlier (what it learnt then is not news)."""
+    with Session(engine) as session:
+        for source in ("hf", "ollama"):
+            session.add(
+                SyncedModel(
+                    id=f"{source}:baseline",
+                    source=source,
+                    external_id="baseline",
+                    url="https://example.invalid/baseline",
+                    name="baseline",
+                    first_seen=when,
+                    last_seen=when,
+                    digest_key="baseline",
+                )
+            )
+        session.commit()
+
+
+def test_the_first_sync_and_non_llm_models_are_not_news(synced, catalog):
+    with Session(synced) as session:
+        session.exec(delete(SyncedModel).where(SyncedModel.id.like("%baseline")))  # type: ignore[attr-defined]
+        session.commit()
+    first = [e.name for e in _digest(synced, catalog).entries]
+    _first_sync_before(synced, NOW - timedelta(days=30))
+    later = [e.name for e in _digest(synced, catalog).entries]
+    assert len(first) < len(later)  # undated rows of the first sync are not announced
+    with Session(synced) as session:
+        session.add(
+            SyncedModel(
+                id="ollama:nomic-embed-text:latest",
+                source="ollama",
+                external_id="nomic-embed-text:latest",
+                url="https://ollama.com/library/nomic-embed-text",
+                name="nomic-embed-text:latest",
+                capabilities=["embedding"],
+                first_seen=NOW - timedelta(days=1),
+                last_seen=NOW - timedelta(days=1),
+                digest_key="nomic-embed-text",
+            )
+        )
+        session.commit()
+    assert "nomic-embed-text" not in str(_digest(synced, catalog).entries)
 
 
 def _digest(engine: Engine, catalog: Any, **kw: Any) -> Digest:

@@ -1,0 +1,1 @@
+"""Alembic revisions for the advisor's schema (run by knowledge.db.migrate)."""
