@@ -1,24 +1,24 @@
 """CLI commands answered by the rules engine: fit, recommend, compare, why-not, rules.
 
 They need neither torch nor chromadb, so they start fast; bot/cli.py registers them.
+The catalog, settings and rules are imported inside each command, and `fit` loads no
+rule packs (it uses none).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from bot.console import JsonOpt, fmt_params, out, print_json
-from core.settings import load_settings
-from knowledge.store import open_catalog
-from rules.advice import Advice
-from rules.cases import run_case
-from rules.packs import BUILTIN_DIR, load_rules
-from rules.requirements import Requirements
+
+if TYPE_CHECKING:
+    from rules.advice import Advice
+    from rules.requirements import Requirements
 
 rules_app = typer.Typer(help="List and check rule packs.", no_args_is_help=True)
 
@@ -56,12 +56,19 @@ RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Team rule-pack d
 
 
 def _advisor(rules_dir: Path | None = None) -> Advice:
+    from core.settings import load_settings
+    from knowledge.store import open_catalog
+    from rules.advice import Advice
+    from rules.packs import load_rules
+
     settings = load_settings()
     return Advice(open_catalog(settings), load_rules(rules_dir or settings.rules_dir))
 
 
 def _requirements(**values: Any) -> Requirements:
     """Build Requirements from CLI flags, dropping the ones not given."""
+    from rules.requirements import Requirements
+
     mapping = {
         "tasks": "capabilities",
         "min_context": "context",
@@ -89,7 +96,13 @@ def fit(
     req = _requirements(
         gpu=gpu, gpus=gpus, vram=vram, ram=ram, context=context, precision=precision
     )
-    report = _advisor().fit(model, req)
+    from core.settings import load_settings
+    from knowledge.resolve import Resolver
+    from knowledge.store import open_catalog
+    from rules.fit import fit_report
+
+    catalog = open_catalog(load_settings())
+    report = fit_report(catalog, Resolver(catalog).resolve(model).variant, req)
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
@@ -265,6 +278,9 @@ def rules_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The rules in force (built-in and team packs)."""
+    from core.settings import load_settings
+    from rules.packs import load_rules
+
     ruleset = load_rules(rules or load_settings().rules_dir)
     rows = [
         {
@@ -294,6 +310,9 @@ def rules_check(
     directory: Annotated[Path | None, typer.Argument(help="Team pack directory to check.")] = None,
 ) -> None:
     """Validate packs (built-in plus DIR) and run every rule's test cases; exit 1 on problems."""
+    from rules.cases import run_case
+    from rules.packs import BUILTIN_DIR, load_rules
+
     ruleset = load_rules(directory)
     failures = []
     cases = 0

@@ -9,15 +9,33 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("advisor")
 
 
-def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
-    """Send the advisor's log to ``<data_dir>/advisor.log``; warnings also reach stderr."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(data_dir / "advisor.log", encoding="utf-8")
+class _LazyFileHandler(logging.FileHandler):
+    """A file handler that finds its directory, and creates it, only at the first record."""
+
+    def __init__(self, data_dir: Callable[[], Path]) -> None:
+        super().__init__("advisor.log", encoding="utf-8", delay=True)
+        self._data_dir = data_dir
+
+    def _open(self):  # type: ignore[no-untyped-def]  # stdlib hook
+        directory = self._data_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.baseFilename = str((directory / "advisor.log").resolve())
+        return super()._open()
+
+
+def setup_logging(data_dir: Path | Callable[[], Path], level: int = logging.INFO) -> None:
+    """Send the advisor's log to ``<data_dir>/advisor.log``, opened at the first record.
+
+    ``data_dir`` may be a function, so a command that logs nothing (``--help``) neither
+    reads the settings nor creates the data directory.
+    """
+    handler = _LazyFileHandler(data_dir if callable(data_dir) else lambda: data_dir)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.setLevel(level)
     log.addHandler(handler)

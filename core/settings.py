@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 MASK = "********"
 
@@ -78,6 +77,8 @@ class Settings(BaseSettings):
 
     def public_view(self) -> dict[str, Any]:
         """Effective settings with secrets and URL passwords masked, for display."""
+        from sqlalchemy.engine import make_url  # only here: sqlalchemy is slow to import
+
         view: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
