@@ -64,8 +64,9 @@ def chat() -> None:
 def serve() -> None:
     """Run Slack and/or Discord (whichever tokens are set), else the terminal chat."""
     import asyncio
+    import threading
 
-    from bot.app import build_advisor, rebuild_index
+    from bot.app import build_advisor, rebuild_index, warm_index
     from bot.serve import adapters, chat_service, serve_chat
     from core.settings import load_settings
 
@@ -77,6 +78,8 @@ def serve() -> None:
     advisor = build_advisor(settings)
     if advisor.index is not None and advisor.index.status().chunks == 0:
         rebuild_index(advisor.index, advisor.catalog)
+    if advisor.index is not None:  # load the embedding model now, not at the first question
+        threading.Thread(target=warm_index, args=(advisor.index,), daemon=True).start()
     out.print(f"Serving on {', '.join(chosen)}. Ctrl-C to stop.")
     asyncio.run(serve_chat(chat_service(advisor, settings), settings, chosen))
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("advisor")
 
@@ -22,7 +23,7 @@ class _LazyFileHandler(logging.FileHandler):
         super().__init__("advisor.log", encoding="utf-8", delay=True)
         self._data_dir = data_dir
 
-    def _open(self):  # type: ignore[no-untyped-def]  # stdlib hook
+    def _open(self) -> Any:  # the stdlib hook that opens the stream
         directory = self._data_dir()
         directory.mkdir(parents=True, exist_ok=True)
         self.baseFilename = str((directory / "advisor.log").resolve())
