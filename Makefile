@@ -43,10 +43,17 @@ test: catalog
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; \
 	exit $$rc
 
+# Style, types, the dependency direction (import-linter contracts in pyproject.toml), and the
+# generated command reference: docs/commands.md must match what `make docs` would write.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	@tmp=$$(mktemp); trap 'rm -f "$$tmp"' EXIT; \
+	$(PY) -c "from bot.commands import reference_markdown; print(reference_markdown(), end='')" > "$$tmp"; \
+	if ! diff -u docs/commands.md "$$tmp"; then \
+	  echo "docs/commands.md is out of date: run 'make docs' and commit it"; exit 1; fi
 
 bench: catalog
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

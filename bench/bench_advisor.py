@@ -80,6 +80,24 @@ def main() -> None:
         [sys.executable, "-c", probe], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     )
     print(f"peak RSS of an advisor process answering the question set: {served.stdout.strip()} MB")
+    # As `serve` does: the index warms in a thread at start-up; "ready" is when serving starts.
+    first = (
+        "import resource, sys, threading, time; from bot.app import build_advisor, warm_index; "
+        "from core.settings import load_settings; "
+        "a = build_advisor(load_settings(), use_llm=False); "
+        "threading.Thread(target=warm_index, args=(a.index,), daemon=True).start(); "
+        f"ready = time.perf_counter(); a.handle({QUESTIONS[0]!r}); "
+        "heavy = [m for m in ('scipy', 'sklearn', 'torch', 'transformers') if m in sys.modules]; "
+        "print(f'{time.perf_counter() - ready:.1f}', "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, ','.join(heavy))"
+    )
+    after, peak, heavy = subprocess.run(
+        [sys.executable, "-c", first], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    print(
+        f"first answer after ready (index warming in a thread): {after} s (target < 10 s); "
+        f"peak RSS {peak} MB (target < 700 MB); loaded: {heavy}"
+    )
 
     advisor = Advisor(catalog, load_rules(), index=index)
     advisor.ask(QUESTIONS[0], use_llm=False)  # warm the embedding model and rule contexts

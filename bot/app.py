@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.advisor import Advisor
 from bot.llm import OllamaChat
+from core.errors import AdvisorError
 from core.settings import Settings
 from knowledge.cards import family_cards, model_names
 from knowledge.guides import read_guides
@@ -30,6 +31,14 @@ def index_dir(settings: Settings) -> Path:
 def open_index(settings: Settings) -> KnowledgeIndex:
     """The knowledge index in the data directory (opened lazily on first search)."""
     return KnowledgeIndex(index_dir(settings), settings.embedding_model, settings.chroma_url)
+
+
+def warm_index(index: KnowledgeIndex) -> None:
+    """Load the index and its embedding model (run in a thread while ``serve`` starts)."""
+    try:
+        index.warm()
+    except AdvisorError as exc:  # the first question will report it to the user
+        log.warning("knowledge index not warmed: %s", exc.user_message)
 
 
 def rebuild_index(

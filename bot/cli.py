@@ -9,23 +9,21 @@ message with an incident id and the trace goes to the log (see bot/logs.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DatabaseError
 
 from bot import cli_chat, cli_jobs, cli_rules
-from bot.cli_checks import database_hint
 from bot.console import JsonOpt, err, fmt_context, fmt_params, out, print_json
 from bot.logs import report_incident, setup_logging
 from core.errors import AdvisorError, CatalogError, ConfigError
-from core.settings import load_settings
-from knowledge.curated import DATA_DIR, read_curated
-from knowledge.db import make_engine
-from knowledge.resolve import Resolver
-from knowledge.store import Catalog, load_curated, open_catalog
-from knowledge.views import gpu_json, license_json, variant_json
+
+if TYPE_CHECKING:
+    from knowledge.store import Catalog
+
+# Commands import the catalog, settings and rules inside their bodies: `advisor --help`
+# then starts in a fraction of a second, and each command pays only for what it uses.
 
 app = typer.Typer(
     name="advisor",
@@ -57,6 +55,9 @@ app.command("why-not")(cli_rules.why_not)
 
 
 def _catalog() -> Catalog:
+    from core.settings import load_settings
+    from knowledge.store import open_catalog
+
     return open_catalog(load_settings())
 
 
@@ -82,6 +83,9 @@ def models(
     as_json: JsonOpt = False,
 ) -> None:
     """List catalog variants, filtered."""
+    from knowledge.resolve import Resolver
+    from knowledge.views import variant_json
+
     cat = _catalog()
     variants = sorted(cat.variants.values(), key=lambda v: (v.family_id, v.params_b or 0, v.id))
     if family:
@@ -133,6 +137,9 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a model family or variant with its facts and sources."""
+    from knowledge.resolve import Resolver
+    from knowledge.views import variant_json
+
     cat = _catalog()
     res = Resolver(cat).resolve(name)
     variants = cat.family_variants(res.family.id) if res.match == "family" else res.variants
@@ -218,6 +225,8 @@ def _print_variant_detail(cat: Catalog, v: Any) -> None:
 @app.command()
 def licenses(as_json: JsonOpt = False) -> None:
     """List licenses with what they allow."""
+    from knowledge.views import license_json
+
     cat = _catalog()
     rows = sorted(cat.licenses.values(), key=lambda x: x.id)
     if as_json:
@@ -248,6 +257,8 @@ def licenses(as_json: JsonOpt = False) -> None:
 @app.command()
 def gpus(as_json: JsonOpt = False) -> None:
     """List GPUs and Apple unified-memory machines with memory and bandwidth."""
+    from knowledge.views import gpu_json
+
     cat = _catalog()
     rows = sorted(cat.gpus.values(), key=lambda g: (g.segment, g.vram_gib, g.id))
     if as_json:
@@ -266,13 +277,19 @@ def gpus(as_json: JsonOpt = False) -> None:
 @catalog_app.command("load")
 def catalog_load(
     directory: Annotated[
-        Path, typer.Argument(help="Curated data directory.", exists=True, file_okay=False)
-    ] = DATA_DIR,
+        Path | None,
+        typer.Argument(help="Curated data directory.", exists=True, file_okay=False),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate the curated files and upsert them into the database (all or nothing)."""
+    from core.settings import load_settings
+    from knowledge.curated import DATA_DIR
+    from knowledge.db import make_engine
+    from knowledge.store import load_curated
+
     settings = load_settings()
-    report = load_curated(make_engine(settings.db_url), directory)
+    report = load_curated(make_engine(settings.db_url), directory or DATA_DIR)
     if as_json:
         print_json({k: vars(c) for k, c in report.kinds.items()})
         return
@@ -286,10 +303,14 @@ def catalog_load(
 
 @catalog_app.command("check")
 def catalog_check(
-    directory: Annotated[Path, typer.Argument(help="Data directory to check.")] = DATA_DIR,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Data directory to check (default: the shipped data).")
+    ] = None,
 ) -> None:
     """Validate curated files without loading them; exit 1 listing every problem."""
-    data = read_curated(directory)
+    from knowledge.curated import DATA_DIR, read_curated
+
+    data = read_curated(directory or DATA_DIR)
     out.print(
         f"OK: {len(data.files)} files, {len(data.providers)} providers, "
         f"{len(data.licenses)} licenses, {len(data.gpus)} GPUs, "
@@ -301,6 +322,8 @@ def catalog_check(
 @app.command()
 def config(as_json: JsonOpt = False) -> None:
     """Print the effective settings (secrets masked)."""
+    from core.settings import load_settings
+
     view = load_settings().public_view()
     if as_json:
         print_json(view)
@@ -315,19 +338,28 @@ def config(as_json: JsonOpt = False) -> None:
 
 def main() -> None:
     """Console entry point: run the app, turning errors into messages and exit codes."""
+
+    def data_dir() -> Path:
+        from core.settings import load_settings
+
+        return load_settings().data_dir
+
+    setup_logging(data_dir)
     try:
-        setup_logging(load_settings().data_dir)
         app()
     except ConfigError as exc:  # configuration and data-directory problems: exit 2
         err.print(exc.user_message, style="red", markup=False, highlight=False)
-        raise SystemExit(2) from None
-    except DatabaseError as exc:
-        err.print(database_hint(exc), style="red", markup=False, highlight=False)
         raise SystemExit(2) from None
     except AdvisorError as exc:
         err.print(exc.user_message, style="red", markup=False, highlight=False)
         raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - last line of defence for users
+        from bot.cli_checks import database_hint
+
+        hint = database_hint(exc)
+        if hint:  # a damaged or missing database: say how to repair it
+            err.print(hint, style="red", markup=False, highlight=False)
+            raise SystemExit(2) from None
         incident = report_incident(exc)
         err.print(
             f"[red]Something went wrong (incident {incident}). The details are in the log.[/red]"

@@ -7,14 +7,12 @@ only commands that import torch; their other imports happen inside each command,
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Annotated
 
 import typer
 
 from bot.console import JsonOpt, out, print_json, progress_bar
-from core.settings import load_settings
 
 index_app = typer.Typer(help="Build or inspect the knowledge index.", no_args_is_help=True)
 
@@ -29,6 +27,7 @@ def ask(
     """Answer one question with sources (Ollama when it answers, else deterministic)."""
     from bot.adapters.render_terminal import render_terminal
     from bot.app import build_advisor
+    from core.settings import load_settings
 
     advisor = build_advisor(load_settings(), use_llm=not no_llm)
     streamed: list[str] = []
@@ -52,6 +51,7 @@ def chat() -> None:
     from bot.adapters.console import chat as run_chat
     from bot.app import build_advisor, rebuild_index
     from bot.serve import chat_service
+    from core.settings import load_settings
 
     settings = load_settings()
     advisor = build_advisor(settings)
@@ -63,8 +63,12 @@ def chat() -> None:
 
 def serve() -> None:
     """Run Slack and/or Discord (whichever tokens are set), else the terminal chat."""
-    from bot.app import build_advisor, rebuild_index
+    import asyncio
+    import threading
+
+    from bot.app import build_advisor, rebuild_index, warm_index
     from bot.serve import adapters, chat_service, serve_chat
+    from core.settings import load_settings
 
     settings = load_settings()
     chosen = adapters(settings)
@@ -74,6 +78,8 @@ def serve() -> None:
     advisor = build_advisor(settings)
     if advisor.index is not None and advisor.index.status().chunks == 0:
         rebuild_index(advisor.index, advisor.catalog)
+    if advisor.index is not None:  # load the embedding model now, not at the first question
+        threading.Thread(target=warm_index, args=(advisor.index,), daemon=True).start()
     out.print(f"Serving on {', '.join(chosen)}. Ctrl-C to stop.")
     asyncio.run(serve_chat(chat_service(advisor, settings), settings, chosen))
 
@@ -82,6 +88,7 @@ def serve() -> None:
 def index_rebuild(as_json: JsonOpt = False) -> None:
     """Index the guides and model cards; only changed sources are re-embedded."""
     from bot.app import open_index, rebuild_index
+    from core.settings import load_settings
     from knowledge.store import open_catalog
 
     settings = load_settings()
@@ -100,6 +107,7 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
 def index_status(as_json: JsonOpt = False) -> None:
     """How many sources and chunks are indexed."""
     from bot.app import open_index
+    from core.settings import load_settings
 
     status = open_index(load_settings()).status()
     if as_json:
@@ -115,6 +123,7 @@ def ingest(
 ) -> None:
     """Add team documents (Markdown, HTML, PDF, text, URLs) to the knowledge index."""
     from bot.app import open_index
+    from core.settings import load_settings
     from ingest.documents import describe as describe_ingest
     from ingest.documents import ingest as ingest_documents
     from ingest.documents import list_documents
@@ -164,6 +173,7 @@ def sync_(
     """Learn about new models from the Hugging Face Hub, the Ollama library and feeds."""
     from huggingface_hub import HfApi
 
+    from core.settings import load_settings
     from ingest.feeds import DEFAULT_FEEDS
     from ingest.sync import sync
     from knowledge.db import make_engine, migrate
@@ -199,6 +209,7 @@ def digest(
     from bot.app import build_advisor
     from bot.digest import digest_answer
     from bot.serve import chat_service
+    from core.settings import load_settings
 
     settings = load_settings()
     advisor = build_advisor(settings, use_index=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DatabaseError
-
 from core.settings import load_settings
 
 REPAIR_DB = (
@@ -13,8 +11,16 @@ REPAIR_DB = (
 )
 
 
-def database_hint(exc: DatabaseError) -> str:
-    """One line naming the database, what is wrong with it and the command that repairs it."""
+def database_hint(exc: BaseException) -> str | None:
+    """One line naming the database, what is wrong with it and the command that repairs it.
+
+    None when ``exc`` is not a database error. sqlalchemy is imported only here, after a
+    failure, so commands that never touch the database do not pay for it at start-up.
+    """
+    from sqlalchemy.exc import DatabaseError
+
+    if not isinstance(exc, DatabaseError):
+        return None
     url = load_settings().public_view()["database_url"]
     reason = str(getattr(exc, "orig", exc)).splitlines()[0]
     if "no such table" in reason or "no such column" in reason or "does not exist" in reason:

@@ -12,7 +12,6 @@ import typer
 
 from bot.console import JsonOpt, out, print_json
 from core.errors import JobError
-from core.settings import load_settings
 
 if TYPE_CHECKING:
     from bot.trials.service import Trials
@@ -29,6 +28,7 @@ def _owner() -> Any:
 def _trials() -> Trials:
     from bot.trials.jobs import JobStore
     from bot.trials.service import Trials
+    from core.settings import load_settings
     from knowledge.db import make_engine, migrate
     from knowledge.resolve import Resolver
     from knowledge.store import open_catalog

@@ -1,13 +1,15 @@
 """CLI commands answered by the rules engine: fit, recommend, compare, why-not, rules.
 
 They need neither torch nor chromadb, so they start fast; bot/cli.py registers them.
+The catalog, settings and rules are imported inside each command, and `fit` loads no
+rule packs (it uses none).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -15,12 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.console import JsonOpt, fmt_params, out, print_json
-from core.settings import load_settings
-from knowledge.store import open_catalog
-from rules.advice import Advice
-from rules.cases import run_case
-from rules.packs import BUILTIN_DIR, RuleSet, load_rules
-from rules.requirements import Requirements
+
+if TYPE_CHECKING:
+    from rules.advice import Advice
+    from rules.packs import RuleSet
+    from rules.requirements import Requirements
 
 rules_app = typer.Typer(help="List and check rule packs.", no_args_is_help=True)
 
@@ -81,12 +82,19 @@ RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Team rule-pack d
 
 
 def _advisor(rules_dir: Path | None = None) -> Advice:
+    from core.settings import load_settings
+    from knowledge.store import open_catalog
+    from rules.advice import Advice
+    from rules.packs import load_rules
+
     settings = load_settings()
     return Advice(open_catalog(settings), load_rules(rules_dir or settings.rules_dir))
 
 
 def _requirements(**values: Any) -> Requirements:
     """Build Requirements from CLI flags, dropping the ones not given."""
+    from rules.requirements import Requirements
+
     mapping = {
         "tasks": "capabilities",
         "min_context": "context",
@@ -123,7 +131,13 @@ def fit(
     req = _requirements(
         gpu=gpu, gpus=gpus, vram=vram, ram=ram, context=context, precision=precision
     )
-    report = _advisor().fit(model, req)
+    from core.settings import load_settings
+    from knowledge.resolve import Resolver
+    from knowledge.store import open_catalog
+    from rules.fit import fit_report
+
+    catalog = open_catalog(load_settings())
+    report = fit_report(catalog, Resolver(catalog).resolve(model).variant, req)
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
@@ -299,6 +313,9 @@ def rules_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The rules in force (built-in and team packs)."""
+    from core.settings import load_settings
+    from rules.packs import load_rules
+
     ruleset = load_rules(rules or load_settings().rules_dir)
     rows = [
         {
@@ -325,7 +342,10 @@ def rules_list(
 
 def _runtime_failures(ruleset: RuleSet) -> list[str]:
     """Every rule run against the whole catalog: the ones that fail, with their first models."""
+    from core.settings import load_settings
+    from knowledge.store import open_catalog
     from rules.engine import Engine
+    from rules.requirements import Requirements
 
     engine = Engine(open_catalog(load_settings()), ruleset)
     engine.evaluate(Requirements(), explain=True)
@@ -348,6 +368,9 @@ def rules_check(
     directory: Annotated[Path | None, typer.Argument(help="Team pack directory to check.")] = None,
 ) -> None:
     """Validate packs (built-in plus DIR) and run every rule's test cases; exit 1 on problems."""
+    from rules.cases import run_case
+    from rules.packs import BUILTIN_DIR, load_rules
+
     ruleset = load_rules(directory)
     failures = []
     cases = 0

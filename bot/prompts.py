@@ -3,13 +3,11 @@
 The model gets only three things: what was understood, the deterministic answer (every
 recommendation, verdict and figure the rules produced) and numbered passages. It is told
 to cite passages as [n], to name no model outside the facts, and to answer in the
-question's language. The template is a langchain ChatPromptTemplate so a team can change
-the wording without touching code paths.
+question's language. The wording lives in ``SYSTEM`` (a ``str.format`` template), apart
+from the code that fills it.
 """
 
 from __future__ import annotations
-
-from langchain_core.prompts import ChatPromptTemplate
 
 from bot.answer import Citation
 from bot.llm import Message
@@ -29,9 +27,6 @@ FACTS (decided by the rules engine and the catalog):
 PASSAGES:
 {passages}"""
 
-TEMPLATE = ChatPromptTemplate.from_messages(
-    [("system", SYSTEM), ("placeholder", "{history}"), ("human", "{question}")]
-)
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 
 
@@ -40,14 +35,9 @@ def build_messages(
 ) -> list[Message]:
     """Chat messages for Ollama: system facts, the thread so far, then the question."""
     passages = "\n".join(f"[{c.id}] {c.title}: {c.snippet}" for c in cites) or "(none)"
-    value = TEMPLATE.invoke(
-        {
-            "language_name": LANGUAGE_NAMES.get(understood.language, "English"),
-            "facts": facts,
-            "passages": passages,
-            "history": [(m.role if m.role != "user" else "human", m.content) for m in history],
-            "question": understood.text,
-        }
+    system = SYSTEM.format(
+        language_name=LANGUAGE_NAMES.get(understood.language, "English"),
+        facts=facts,
+        passages=passages,
     )
-    roles = {"system": "system", "human": "user", "ai": "assistant"}
-    return [Message(roles.get(m.type, "user"), str(m.content)) for m in value.to_messages()]
+    return [Message("system", system), *history, Message("user", understood.text)]

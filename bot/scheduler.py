@@ -6,7 +6,7 @@ due*, from the clock and the database. That split is what makes the guarantees h
 * once per week key: each subscription's ``last_week_key`` is claimed with a
   compare-and-set before posting, so repeated runs, a restart or a second replica on the
   same database never post the same week twice;
-* catch-up: the job also runs once at start, so a process that was down at the scheduled
+* catch-up: a one-off job runs at start, so a process that was down at the scheduled
   time posts that week's digest when it comes back (older weeks are not replayed; a
   digest is about the current week);
 * a failed post releases its claim and is retried on the next run rather than lost;
@@ -14,8 +14,9 @@ due*, from the clock and the database. That split is what makes the guarantees h
   whether or not the process restarts in between.
 
 The week key and the run time are computed in the configured timezone, so "Monday 09:00
-Asia/Shanghai" is Monday 01:00 UTC and belongs to the Shanghai ISO week. Tests call
-``run_due(now)`` with their own clock instead of waiting.
+Asia/Shanghai" is Monday 01:00 UTC and belongs to the Shanghai ISO week. Every decision
+reads the injected clock (``core.clock.Clock``), so tests fix the time instead of waiting or
+depending on today's date; APScheduler's own timer only wakes the job up.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.subscriptions import Subscription, SubscriptionStore
+from core.clock import Clock, utc_now
 from core.errors import ConfigError
 
 log = logging.getLogger("advisor")
@@ -34,6 +36,7 @@ log = logging.getLogger("advisor")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 JOB_ID = "weekly-digest"
+CATCH_UP_ID = "weekly-digest-catch-up"
 
 Post = Callable[[Subscription, str], None]
 
@@ -83,14 +86,14 @@ class DigestScheduler:
         day: str = "mon",
         time: str = "09:00",
         timezone: str = "UTC",
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self.post = post
         self.subscriptions = subscriptions
         self.weekday = _weekday(day)
         self.at = _time_of_day(time)
         self.timezone = _zone(timezone)
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self._scheduler: Any = None
 
     def _local(self, now: datetime | None) -> datetime:
@@ -149,28 +152,28 @@ class DigestScheduler:
             posted.append(sub)
         return posted
 
+    def trigger(self) -> Any:
+        """The APScheduler cron trigger for the weekly run (in the configured zone)."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        return CronTrigger(
+            day_of_week=DAYS[self.weekday],
+            hour=self.at.hour,
+            minute=self.at.minute,
+            timezone=self.timezone,
+        )
+
     def start(self) -> None:
         """Run the weekly job in a background thread, with one catch-up run right away."""
         from apscheduler.schedulers.background import BackgroundScheduler
-        from apscheduler.triggers.cron import CronTrigger
 
         if self._scheduler is not None:
             return
         scheduler = BackgroundScheduler(timezone=self.timezone)
-        scheduler.add_job(
-            self.run_due,
-            CronTrigger(
-                day_of_week=DAYS[self.weekday],
-                hour=self.at.hour,
-                minute=self.at.minute,
-                timezone=self.timezone,
-            ),
-            id=JOB_ID,
-            next_run_time=datetime.now(self.timezone),  # the catch-up run
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,  # a late run (sleep, busy host) is still a run
-        )
+        # A late run (sleep, busy host) is still a run; the claim keeps it once per week.
+        common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        scheduler.add_job(self.run_due, self.trigger(), id=JOB_ID, **common)
+        scheduler.add_job(self.run_due, id=CATCH_UP_ID, **common)  # no trigger: at once
         scheduler.start()
         self._scheduler = scheduler
 

@@ -1,6 +1,6 @@
 """Lazy package surfaces: names exported by a package, imported only when first used.
 
-Importing ``bot`` or ``rules`` must not drag in langchain, chromadb or torch, so the
+Importing ``bot`` or ``rules`` must not drag in chromadb or torch, so the
 packages list their public names here and resolve them on first attribute access (PEP 562).
 """
 

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
-from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
 
@@ -118,6 +117,8 @@ class Settings(BaseSettings):
 
     def public_view(self) -> dict[str, Any]:
         """Effective settings with secrets and URL passwords masked, for display."""
+        from sqlalchemy.engine import make_url  # only here: sqlalchemy is slow to import
+
         view: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)

@@ -1,4 +1,4 @@
-"""Locating things in hand-edited YAML files, so errors can name a line."""
+"""Reading hand-edited YAML files once, with libyaml, keeping line numbers for errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+# libyaml's parser is ~10x faster than the pure-Python one and keeps the node marks.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlSyntaxError(ValueError):
@@ -19,14 +22,17 @@ class YamlSyntaxError(ValueError):
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse a file into data and its node tree (for line numbers); raise YamlSyntaxError."""
-    text = path.read_text(encoding="utf-8")
+    loader = _Loader(path.read_text(encoding="utf-8"))
     try:
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()  # parsed once: the data is built from this tree
+        return (loader.construct_document(node) if node is not None else None), node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlSyntaxError(line, problem) from None
+    finally:
+        loader.dispose()
 
 
 def node_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:

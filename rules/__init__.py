@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from core.lazy import lazy_exports
+from rules.celimport import defer_cel_cli
+
+defer_cel_cli()  # before any rules module imports cel
 
 _EXPORTS = {
     "Requirements": "rules.requirements",

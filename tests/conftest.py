@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +79,14 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def closed_url() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` where nothing answers: a port bound here but never listened on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as reserved:
+        reserved.bind(("127.0.0.1", 0))  # held for the test, so no other process can take it
+        yield f"http://127.0.0.1:{reserved.getsockname()[1]}"
 
 
 @pytest.fixture

@@ -46,9 +46,10 @@ def test_digest_subscribe_and_unsubscribe(service: ChatService) -> None:
 
 
 def test_empty_week_still_answers(service: ChatService) -> None:
-    answer = service.handle(CTX, "/digest days=7")
-    assert answer.text  # nothing synced yet: says so instead of failing
-    assert not answer.llm.used
+    answer = service.handle(CTX, "/digest days=7")  # nothing synced yet: says so, no failure
+    assert "No new model releases were first seen in the last 7 days." in answer.text
+    assert "2026-11-20 to 2026-11-27" in answer.text  # the window ends at the injected clock
+    assert "went wrong" not in answer.text and not answer.tables and not answer.llm.used
 
 
 def test_subscription_posts_exactly_once_per_week(service: ChatService) -> None:

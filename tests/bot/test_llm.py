@@ -43,7 +43,7 @@ def test_slow_server_times_out(ollama_server) -> None:  # type: ignore[no-untype
     assert "0.5 s" in caught.value.user_message
 
 
-def test_no_server_is_unavailable() -> None:
+def test_no_server_is_unavailable(closed_url: str) -> None:
     with pytest.raises(LLMUnavailable) as caught:
-        list(OllamaChat("http://127.0.0.1:9", "m", timeout=1).stream([Message("user", "hi")]))
+        list(OllamaChat(closed_url, "m", timeout=1).stream([Message("user", "hi")]))
     assert "No Ollama server answers" in caught.value.user_message

@@ -47,10 +47,10 @@ def test_invalid_values_are_ignored(catalog, ollama_server) -> None:  # type: ig
     assert refine(understood, OllamaChat(ollama_server.url, "m"), catalog) == understood
 
 
-def test_no_server_or_bad_json_leaves_the_reading_unchanged(catalog, ollama_server) -> None:  # type: ignore[no-untyped-def]
+def test_no_server_or_bad_json_leaves_the_reading_unchanged(
+    catalog, ollama_server, closed_url
+) -> None:  # type: ignore[no-untyped-def]
     understood = Extractor(catalog).understand(QUESTION)
-    assert (
-        refine(understood, OllamaChat("http://127.0.0.1:9", "m", timeout=1), catalog) == understood
-    )
+    assert refine(understood, OllamaChat(closed_url, "m", timeout=1), catalog) == understood
     ollama_server.state.add(FakeModel("m", reply="not json at all"))
     assert refine(understood, OllamaChat(ollama_server.url, "m"), catalog) == understood

@@ -205,33 +205,69 @@ def test_bad_settings_fail_at_start_up_with_what_to_set(
     assert message in caught.value.user_message
 
 
-def test_started_scheduler_catches_up_at_once_and_agrees_with_the_cron_trigger(
-    engine: Engine,
-) -> None:
-    """The real APScheduler thread: the start-up run posts, the cron's next run is ours."""
-    long_ago = SubscriptionStore(engine, clock=lambda: datetime(2020, 1, 6, tzinfo=UTC))
-    long_ago.subscribe("slack", "T1", "C1")
-    long_ago.subscribe("discord", "G1", "D1")
-    done = threading.Event()
+class Watched(DigestScheduler):
+    """A scheduler that signals each finished run, so a test waits for the thread, not time."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.runs: list[list[str]] = []
+        self.ran = threading.Event()
+
+    def run_due(self, now: datetime | None = None) -> list[Subscription]:
+        posted = super().run_due(now)
+        self.runs.append([s.channel for s in posted])
+        self.ran.set()
+        return posted
+
+
+def _subscribed_long_ago(engine: Engine) -> SubscriptionStore:
+    store = SubscriptionStore(engine, clock=lambda: datetime(2020, 1, 6, tzinfo=UTC))
+    store.subscribe("slack", "T1", "C1")
+    store.subscribe("discord", "G1", "D1")
+    return store
+
+
+def test_started_scheduler_catches_up_at_once_when_the_slot_has_passed(engine: Engine) -> None:
+    """The real APScheduler thread: down at Tuesday 06:30 Shanghai, started on Wednesday."""
     posts: list[str] = []
-
-    def post(sub: Subscription, key: str) -> None:
-        posts.append(sub.channel)
-        if len(posts) == 2:
-            done.set()
-
-    # Real time: this week's run time is either past (the start-up run catches up) or ahead.
-    digest = DigestScheduler(post, long_ago, day="tue", time="06:30", timezone="Asia/Shanghai")
-    now = datetime.now(UTC)
+    digest = Watched(
+        lambda sub, key: posts.append(f"{sub.channel} {key}"),
+        _subscribed_long_ago(engine),
+        day="tue",
+        time="06:30",
+        timezone="Asia/Shanghai",
+        clock=lambda: WEDNESDAY,
+    )
     digest.start()
     try:
-        if now >= digest.due_at(now):
-            assert done.wait(10), "the catch-up run did not post"
-            assert sorted(posts) == ["C1", "D1"]
-        deadline = now + timedelta(seconds=10)
-        while digest.scheduled_run() != digest.next_run() and datetime.now(UTC) < deadline:
-            threading.Event().wait(0.05)  # until the one-off start-up run has been consumed
-        assert digest.scheduled_run() == digest.next_run()
+        assert digest.ran.wait(10), "the catch-up run did not happen"
     finally:
         digest.shutdown()
+    assert sorted(posts) == ["C1 2026-W48", "D1 2026-W48"]
     assert digest.scheduled_run() is None
+
+
+def test_started_scheduler_before_the_slot_posts_nothing_yet(engine: Engine) -> None:
+    posts: list[str] = []
+    digest = Watched(
+        lambda sub, key: posts.append(sub.channel),
+        _subscribed_long_ago(engine),
+        clock=lambda: MONDAY_0859,
+    )
+    digest.start()
+    try:
+        assert digest.ran.wait(10), "the catch-up run did not happen"
+    finally:
+        digest.shutdown()
+    assert digest.runs == [[]] and posts == []
+
+
+@pytest.mark.parametrize("now", [SUNDAY_BEFORE, MONDAY_0859, MONDAY_0900, WEDNESDAY, NEXT_MONDAY])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_cron_trigger_fires_when_next_run_says(
+    store: SubscriptionStore, now: datetime, zone: str
+) -> None:
+    """APScheduler's timer (first fire strictly after ``now``) agrees with our schedule."""
+    digest = DigestScheduler(Poster(), store, day="mon", time="09:00", timezone=zone)
+    after_now = now.astimezone(ZoneInfo(zone)) + timedelta(seconds=1)
+    assert digest.trigger().get_next_fire_time(None, after_now) == digest.next_run(now)

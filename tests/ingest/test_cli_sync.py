@@ -9,7 +9,9 @@ import pytest
 
 
 @pytest.fixture
-def synced_env(curated_db: Path, tmp_path: Path, monkeypatch, hub, ollama_site, feed_site):  # type: ignore[no-untyped-def]
+def synced_env(
+    curated_db: Path, tmp_path: Path, monkeypatch, hub, ollama_site, feed_site, closed_url
+):  # type: ignore[no-untyped-def]
     import shutil
 
     db = tmp_path / "advisor.db"
@@ -21,7 +23,7 @@ def synced_env(curated_db: Path, tmp_path: Path, monkeypatch, hub, ollama_site, 
         "ADVISOR_FEEDS",
         json.dumps([f"{feed_site.url}/blog/feed.xml", f"{feed_site.url}/releases.atom"]),
     )
-    monkeypatch.setenv("ADVISOR_OLLAMA_HOST", "http://127.0.0.1:9")
+    monkeypatch.setenv("ADVISOR_OLLAMA_HOST", closed_url)  # no Ollama: deterministic
     return db
 
 

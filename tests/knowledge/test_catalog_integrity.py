@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -120,14 +120,19 @@ def test_every_fact_has_a_dated_source(catalog: Catalog) -> None:
     ):
         for ident in table:
             assert catalog.sources_of(kind, ident), f"{kind} {ident} has no source"
+    # No calendar: a mistyped year (2062 for 2026) stands out from the catalog's own dates.
+    dates = sorted(s.as_of for group in catalog.sources.values() for s in group)
+    horizon = dates[int(0.9 * (len(dates) - 1))] + timedelta(days=366)
     for group in catalog.sources.values():
         for s in group:
-            assert date(2015, 1, 1) <= s.as_of <= date(2026, 12, 31)
+            assert date(2015, 1, 1) <= s.as_of <= horizon, (s.url, s.as_of)
 
 
 def test_release_dates_are_plausible(catalog: Catalog) -> None:
+    """A release is no newer than the newest page cited for it (dates from the data, not today)."""
     for v in catalog.variants.values():
-        assert date(2017, 1, 1) <= v.release_date <= date(2026, 12, 31), v.id
+        newest_source = max(s.as_of for s in catalog.sources_of("variant", v.id))
+        assert date(2017, 1, 1) <= v.release_date <= newest_source, v.id
 
 
 def test_numbers_are_in_sane_ranges(catalog: Catalog) -> None:

@@ -5,7 +5,7 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-COLUMNS = (
+COLUMNS: tuple[sa.Column[object], ...] = (
     sa.Column("worker", sa.String(), nullable=True),
     sa.Column("heartbeat_at", sa.Float(), nullable=True),
     sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false()),

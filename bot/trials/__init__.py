@@ -1,0 +1,1 @@
+"""Inference trials, eval suites, scoring and the persistent job queue."""
