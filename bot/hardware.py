@@ -181,6 +181,9 @@ def read_hardware(text: str, gpus: GpuNames) -> tuple[dict[str, Any], list[str]]
     if gpu is not None:
         gpu_id, count, span = gpu
         found["gpu"] = gpu_id
+        if count is None:  # "100 GPUs of H100", "three cards (4090)"
+            loose = re.search(r"(?<![\d.])" + COUNT + r"\s*(?:gpus|cards|显卡|张卡|块卡)", text)
+            count = count_word(loose.group(1)) if loose else None
         if count is not None:
             found["gpu_count"] = count if _count_ok(count, notes) else 1
         text = _blank(text, span)

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 _TRIAL = re.compile(
-    r"\b(?:try|test|trial)\b[^.?!]{0,40}\b(?:ollama|locally|our prompts?|on our (?:box|machine))"
+    r"\b(?:try|test|trial)\b[^?!\n]{0,60}\b(?:ollama|locally|our prompts?|on our (?:box|machine))"
     r"|\brun an? (?:quick )?(?:trial|test)\b|试一下|试跑|跑一下|测一下|试用|实测"
 )
 _WHY_NOT = re.compile(r"why not|why (?:is|was) [^.?!]{0,60}(?:rejected|not)|为什么不|为何不")
