@@ -41,7 +41,9 @@ def concept_lines(
         ]
     lines: list[str] = []
     for cite, passage in list(zip(cites, passages, strict=False))[:2]:
-        lines.append(f"{whole_sentences(passage.text)} [{cite.id}]")
+        body = passage.text.split("\n", 1)[-1]  # the first line is "title — section"
+        limit = 300 if understood.language == "zh" else 600
+        lines.append(f"{whole_sentences(body, limit)} [{cite.id}]")
     return lines
 
 
