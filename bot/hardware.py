@@ -201,9 +201,9 @@ def read_hardware(text: str, gpus: GpuNames) -> tuple[dict[str, Any], list[str]]
         unknown = _UNKNOWN_GPU.search(text)
         if unknown is not None:
             text = _blank(text, unknown.span())
-            memory = re.match(r"\s*(?:with|,)?\s*" + _NUM + _UNIT, text[unknown.end() :])
+            said = re.match(r"\s*(?:with|,)?\s*" + _NUM + _UNIT, text[unknown.end() :])
             name = unknown.group(1).upper()
-            if memory:
+            if said:
                 notes.append(f"{name} is not in the GPU catalog; I used the memory you stated.")
             else:
                 notes.append(

@@ -166,6 +166,7 @@ def _selfhost(
     if not verdicts or verdicts[0].fit is None or not verdicts[0].fit.est_tokens_per_s:
         return None
     fit = verdicts[0].fit
+    speed = fit.est_tokens_per_s or 0.0
     return cost_model.selfhost_quote(
         verdicts[0].model,
         gpu_id,
@@ -173,7 +174,7 @@ def _selfhost(
         hourly,
         as_of,
         count,
-        fit.est_tokens_per_s,
+        speed,
         traffic,
     )
 

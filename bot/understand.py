@@ -59,7 +59,7 @@ class Understanding:
             line = "我的理解：" + ("，".join(parts) if parts else "没有具体限制")
         else:
             line = "I read this as: " + (", ".join(parts) if parts else "no specific constraints")
-        return " ".join([line, *self.notes])
+        return " ".join([line + ("." if self.notes else ""), *self.notes])
 
 
 @cache
