@@ -39,8 +39,10 @@ def concept_lines(
             if understood.language != "zh"
             else "指南里还没有这方面的内容；可以问具体模型或硬件。"
         ]
+    pairs = list(zip(cites, passages, strict=False))
+    same = [(c, p) for c, p in pairs if p.lang == understood.language]
     lines: list[str] = []
-    for cite, passage in list(zip(cites, passages, strict=False))[:2]:
+    for cite, passage in (same or pairs)[:2]:
         body = passage.text.split("\n", 1)[-1]  # the first line is "title — section"
         limit = 300 if understood.language == "zh" else 600
         lines.append(f"{whole_sentences(body, limit)} [{cite.id}]")
