@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot import compose
+from bot import compose, kind_answers
 from bot.answer import Answer, Citation, LLMInfo
 from bot.commands import help_text, parse, understand_request
 from bot.grounding import check
@@ -104,14 +104,15 @@ class Advisor:
             understood = refine(understood, self.llm, self.catalog)
         if thread and (
             _FOLLOW_UP.match(question)
-            or (understood.intent == "explain" and not understood.models and thread.models)
+            or (understood.intent == "concept" and not understood.models and thread.models)
         ):
             return Understanding(
                 text=question,
                 language=understood.language,
                 requirements=understood.requirements,
                 models=understood.models or thread.models,
-                intent=understood.intent if understood.intent != "explain" else thread.intent,
+                intent=understood.intent if understood.intent != "concept" else thread.intent,
+                notes=understood.notes,
             )
         return understood
 
@@ -175,7 +176,7 @@ class Advisor:
         question = understood.text
         passages, retrieval_error = self.retrieve(understood)
         cites = compose.citations(passages)
-        answer = self._deterministic(understood, cites)
+        answer = self._deterministic(understood, cites, passages)
         why = ""
         llm = self.llm.with_model(model) if (self.llm and model) else self.llm
         if use_llm and llm is not None:
@@ -226,7 +227,9 @@ class Advisor:
             return None, f"the model's answer was replaced because it {reason}"
         return text, ""
 
-    def _deterministic(self, understood: Understanding, cites: list[Citation]) -> Answer:
+    def _deterministic(
+        self, understood: Understanding, cites: list[Citation], passages: list[Passage]
+    ) -> Answer:
         lang, req = understood.language, understood.requirements
         answer = Answer(
             question=understood.text,
@@ -239,10 +242,11 @@ class Advisor:
         answer.data["requirements"] = req.model_dump(mode="json", exclude_defaults=True)
         lines = [understood.summary(), ""]
         try:
-            lines += self._body(understood, answer)
+            lines += self._body(understood, answer, passages)
         except AdvisorError as exc:
             lines.append(exc.user_message)
-        lines += [""] + compose.guide_lines(cites, lang)
+        if understood.intent != "concept":
+            lines += [""] + compose.guide_lines(cites, lang)
         if answer.catalog_as_of:
             lines += ["", compose.say(lang, "as_of", date=answer.catalog_as_of)]
         answer.text = "\n".join(lines).strip()
@@ -260,9 +264,26 @@ class Advisor:
             f"- {tags[tag]} (`{tag}`): {figures}" for tag, figures in measured.items()
         ]
 
-    def _body(self, understood: Understanding, answer: Answer) -> list[str]:
+    def _body(
+        self, understood: Understanding, answer: Answer, passages: list[Passage]
+    ) -> list[str]:
         lang, req, models = understood.language, understood.requirements, understood.models
         lines: list[str] = []
+        kind = understood.intent
+        if kind == "cost":
+            lines, answer.data["cost"] = kind_answers.cost_lines(
+                understood, self.catalog, self.advice
+            )
+            return lines
+        if kind == "license" and models:
+            return kind_answers.license_lines(understood, self.catalog, self.advice)
+        if kind == "trial":
+            return kind_answers.trial_lines(understood, self.catalog)
+        if kind == "concept":
+            lines = kind_answers.concept_lines(understood, passages, answer.citations)
+            for name in [m for m in models if m in self.catalog.variants][:3]:
+                lines += ["", *compose.why_not_lines(self.advice.why_not(name, req), lang)]
+            return lines
         if understood.intent == "compare" and len(models) >= 2:
             result = self.advice.compare(models[:4], req)
             answer.tables.append(compose.comparison_table(result))
@@ -299,12 +320,6 @@ class Advisor:
             for name in variants[:3]:
                 lines += compose.why_not_lines(self.advice.why_not(name, req), lang)
             lines.append("")
-        if (
-            understood.intent == "explain"
-            and not req.model_dump(exclude_defaults=True)
-            and not families
-        ):
-            return lines or ([] if answer.citations else [compose.say(lang, "nothing")])
         rec = self.advice.recommend(req, limit=5, families=families)
         answer.data["candidates"] = [_candidate_json(c) for c in rec.candidates]
         if rec.candidates:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from bot.understand import Extractor, Understanding
-from core.errors import AdvisorError, CatalogError
+from core.errors import AdvisorError, UnknownModel
 from core.text import detect_language
 
 
@@ -110,20 +110,42 @@ def parse(text: str) -> Request:
     return Request(command, args.strip(), text)
 
 
-def _split_models(extractor: Extractor, words: list[str]) -> tuple[list[str], str]:
-    """Leading model names (longest spelling first) and the rest of the text."""
-    models, i = [], 0
-    while i < len(words):
-        for j in range(len(words), i, -1):
-            try:
-                models.append(extractor.resolver.resolve(" ".join(words[i:j])).variant.id)
-            except CatalogError:
+#: Longest model name tried, in words, and most models read from one command.
+_NAME_WORDS = 6
+_MAX_MODELS = 4
+
+
+def _split_models(extractor: Extractor, words: list[str]) -> tuple[list[str], str, list[str]]:
+    """Leading model names (longest spelling first), the rest of the text, and notes.
+
+    At most :data:`_MAX_MODELS` names of up to :data:`_NAME_WORDS` words each are tried, so a
+    long message costs a bounded number of lookups. A loose match says what it matched.
+    """
+    models: list[str] = []
+    notes: list[str] = []
+    i = 0
+    while i < len(words) and len(models) < _MAX_MODELS:
+        for j in range(min(len(words), i + _NAME_WORDS), i, -1):
+            query = " ".join(words[i:j])
+            found = extractor.resolver.find(query)
+            if found is None:
                 continue
+            models.append(found.variant.id)
+            if not found.exact or found.match == "family":
+                notes.append(
+                    f"I took '{query}' to mean {found.variant.name} (`{found.variant.id}`)."
+                )
             i = j
             break
         else:
             break
-    return models, " ".join(words[i:])
+    return models, " ".join(words[i:]), notes
+
+
+def _unknown(extractor: Extractor, rest: str) -> UnknownModel:
+    """The error for a command whose first name matches no model: nearest names included."""
+    first = rest.split()[0] if rest.split() else rest
+    return UnknownModel(first, extractor.resolver.suggest(first))
 
 
 def understand_request(request: Request, extractor: Extractor) -> Understanding:
@@ -141,27 +163,34 @@ def understand_request(request: Request, extractor: Extractor) -> Understanding:
     words = [
         w for w in re.split(r"[\s,]+", args) if w and w.lower() not in ("on", "vs", "and", "with")
     ]
-    models, rest = _split_models(extractor, words)
+    models, rest, notes = _split_models(extractor, words)
     language = detect_language(args)
-    requirements = extractor.understand(rest).requirements
+    read = extractor.understand(rest)
+    requirements, notes = read.requirements, notes + read.notes
     if name == "compare":
+        if len(models) < 2 and rest:
+            raise _unknown(extractor, rest)
         if len(models) < 2:
             raise UsageError(
                 f"Usage: {request.command.usage} — for example {request.command.example}"
             )
-        return Understanding(args, language, requirements, models[:4], "compare")
+        return Understanding(args, language, requirements, models[:4], "compare", notes)
     if name == "fit":
-        if not models or not requirements.has_hardware:
+        if not models and rest:
+            raise _unknown(extractor, rest)
+        if not models or not (requirements.has_hardware or requirements.cpu_only):
             raise UsageError(
                 f"Usage: {request.command.usage} — for example {request.command.example}"
             )
-        return Understanding(args, language, requirements, models[:1], "fit")
+        return Understanding(args, language, requirements, models[:1], "fit", notes)
     if name == "why-not":
+        if not models and rest:
+            raise _unknown(extractor, rest)
         if not models:
             raise UsageError(
                 f"Usage: {request.command.usage} — for example {request.command.example}"
             )
-        return Understanding(args, language, requirements, models[:1], "why-not")
+        return Understanding(args, language, requirements, models[:1], "why-not", notes)
     raise UsageError(f"Usage: {request.command.usage}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.answer import Citation, Table
+from bot.sentences import whole_sentences
 from knowledge.index import Passage
 from knowledge.store import Catalog
 from rules.advice import Comparison, WhyNot
@@ -212,11 +213,11 @@ def why_not_lines(result: WhyNot, lang: str) -> list[str]:
 
 
 def citations(passages: list[Passage]) -> list[Citation]:
-    """Number passages [1]..[n] with a one-line snippet each."""
+    """Number passages [1]..[n] with a snippet of whole sentences each."""
     out = []
     for i, p in enumerate(passages, 1):
-        body = p.text.split("\n", 1)[-1].strip().replace("\n", " ")
-        out.append(Citation(i, p.source, f"{p.title} — {p.section}", body[:220]))
+        body = p.text.split("\n", 1)[-1].strip()
+        out.append(Citation(i, p.source, f"{p.title} — {p.section}", whole_sentences(body, 220)))
     return out
 
 

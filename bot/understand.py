@@ -1,15 +1,18 @@
 """Deterministic understanding of a question, in English or Chinese.
 
-The extractor turns free text into :class:`Requirements` plus the catalog models it
-mentions, with regular expressions and the word lists in ``bot/data/lexicon.yaml``. It is
-deterministic on purpose: the same question always reads the same way, tests can pin
-every phrasing, and it works with no language model at all. (An LLM may refine the result
-later; it never replaces it.)
+The extractor turns free text into :class:`Requirements`, the catalog models it mentions
+and the kind of question it is, with regular expressions and the word lists in
+``bot/data/lexicon.yaml``. It is deterministic on purpose: the same question always reads
+the same way, tests can pin every phrasing, and it works with no language model at all.
+(An LLM may refine the result later; it never replaces it.)
 
-Conventions: "k" in a context means 1024 tokens; a GPU named in the text wins over bare
-memory ("24GB" then is that GPU's); a count before or after a GPU name ("two 4090s",
-"两张4090", "4090 x2", "双卡4090") sets how many; a language is a requirement only when
-the text names it ("中文摘要"), not because the question is written in it.
+Conventions: "k" in a context means 1024 tokens; hardware is read by bot/hardware.py
+(stated memory wins over a catalog SKU), money and traffic by bot/traffic.py and the kind
+of question by bot/kinds.py; a language is a requirement only when the text names it
+("中文摘要"), not because the question is written in it. Nothing in a question raises:
+a value the requirements refuse is dropped and a note in the answer says so.
+
+Every number pattern anchors on a look-behind, so understanding stays linear in the text.
 """
 
 from __future__ import annotations
@@ -21,67 +24,42 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from core.errors import CatalogError
+from bot.hardware import GpuNames, read_hardware
+from bot.kinds import classify
+from bot.traffic import read_money_and_users, read_traffic
 from core.text import detect_language
 from knowledge.catalog import Variant
 from knowledge.mentions import Mentions
-from knowledge.resolve import Resolver, normalize
+from knowledge.resolve import Resolver
 from knowledge.store import Catalog
 from rules.requirements import Deployment, Requirements
 
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
-_NUMBER_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "single": 1,
-    "two": 2,
-    "pair of": 2,
-    "dual": 2,
-    "three": 3,
-    "four": 4,
-    "six": 6,
-    "eight": 8,
-    "一": 1,
-    "单": 1,
-    "两": 2,
-    "二": 2,
-    "双": 2,
-    "三": 3,
-    "四": 4,
-    "六": 6,
-    "八": 8,
-}
-_COUNT = r"(\d+|a|an|one|single|two|pair of|dual|three|four|six|eight|一|单|两|二|双|三|四|六|八)"
-_SCALE = {
-    "k": 1e3,
-    "千": 1e3,
-    "m": 1e6,
-    "million": 1e6,
-    "万": 1e4,
-    "百万": 1e6,
-    "亿": 1e8,
-    "b": 1e9,
-}
+#: Longer messages are read up to this many characters (chat platforms cap near it).
+MAX_CHARS = 4000
 
 
 @dataclass(frozen=True)
 class Understanding:
-    """What a question asks for: requirements, models named, language and intent."""
+    """What a question asks for: requirements, models named, language, kind and notes."""
 
     text: str
     language: str
     requirements: Requirements
     models: list[str] = field(default_factory=list)
     intent: str = "recommend"
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """ "I read this as: ..." in the question's language."""
+        """ "I read this as: ..." in the question's language, then what was ignored."""
         parts = self.requirements.described(self.language) + self.models
         if self.language == "zh":
-            return "我的理解：" + ("，".join(parts) if parts else "没有具体限制")
-        return "I read this as: " + (", ".join(parts) if parts else "no specific constraints")
+            line = "我的理解：" + ("，".join(parts) if parts else "没有具体限制")
+        else:
+            line = "I read this as: " + (", ".join(parts) if parts else "no specific constraints")
+        return " ".join([line + ("." if self.notes else ""), *self.notes])
 
 
 @cache
@@ -90,69 +68,31 @@ def lexicon() -> dict[str, Any]:
     return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
 
 
+@cache
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One whole-word pattern for a word list, accepting simple inflections (summarizes)."""
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?:s|es|d|ed|ing)?(?![a-z0-9])")
+
+
 def _has(text: str, words: dict[str, list[str]]) -> bool:
-    return any(_word_in(text, w) for w in words.get("en", [])) or any(
-        w in text for w in words.get("zh", [])
-    )
+    english = tuple(words.get("en", []))
+    if english and _word_pattern(english).search(text):
+        return True
+    return any(w in text for w in words.get("zh", []))
 
 
-def _word_in(text: str, word: str) -> bool:
-    """Whole-word match that also accepts simple inflections (summarizes, translated)."""
-    pattern = rf"(?<![a-z0-9]){re.escape(word)}(?:s|es|d|ed|ing)?(?![a-z0-9])"
-    return re.search(pattern, text) is not None
-
-
-def _number(raw: str, scale: str | None = None) -> float:
-    value = float(raw.replace(",", ""))
-    return value * _SCALE.get((scale or "").lower().strip(), 1.0)
-
-
-def _count(word: str | None) -> int:
-    if not word:
-        return 1
-    word = word.strip().lower()
-    return int(word) if word.isdigit() else _NUMBER_WORDS.get(word, 1)
-
-
-class _Gpus:
-    """Finds catalog GPUs in text by id, name or alias, with a count."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        names: dict[str, str] = {}
-        for gpu in catalog.gpus.values():
-            for name in (gpu.id, gpu.name, *gpu.aliases):
-                key = name.lower().replace("nvidia ", "").replace("geforce ", "").strip()
-                if len(normalize(key)) >= 2:
-                    names.setdefault(key, gpu.id)
-        ordered = sorted(names, key=len, reverse=True)
-        self._ids = names
-        flexible = [r"[\s\-_]*".join(map(re.escape, re.split(r"[\s\-_]+", n))) for n in ordered]
-        self._pattern = re.compile(
-            r"(?<![a-z0-9])(?:nvidia\s+)?(?:geforce\s+)?("
-            + "|".join(flexible)
-            + r")(?:s)?(?![a-z0-9])"
-        )
-        self._flat = {normalize(n): gid for n, gid in names.items()}
-
-    def find(self, text: str) -> tuple[str, int, tuple[int, int]] | None:
-        match = self._pattern.search(text)
-        if match is None:
-            return None
-        gpu = self._flat[normalize(match.group(1))]
-        before = text[max(0, match.start() - 16) : match.start()]
-        after = text[match.end() : match.end() + 12]
-        count = 1
-        pre = re.search(_COUNT + r"\s*(?:x|×|\*|张|块|个|台)?\s*(?:卡)?\s*$", before)
-        post = re.match(
-            r"\s*(?:x|×|\*)\s*(\d+)|\s*(\d+|两|二|双|三|四|八)\s*(?:张|块|卡|个)|\s*(双卡)", after
-        )
-        if pre:
-            count = _count(pre.group(1))
-        if post:
-            count = 2 if post.group(3) else _count(post.group(1) or post.group(2))
-        elif re.search(r"(双卡|dual)\s*$", before):
-            count = 2
-        return gpu, count, match.span()
+def _build(data: dict[str, Any], notes: list[str]) -> Requirements:
+    """Requirements from ``data``; a refused value is dropped with a note, never raised."""
+    for _ in range(len(data) + 1):
+        try:
+            return Requirements(**data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                key = str(error["loc"][0]) if error["loc"] else ""
+                if key in data:
+                    notes.append(f"I ignored {key} = {data.pop(key)!r}: {error['msg'].lower()}.")
+    return Requirements()
 
 
 class Extractor:
@@ -161,7 +101,7 @@ class Extractor:
     def __init__(self, catalog: Catalog, resolver: Resolver | None = None) -> None:
         self.catalog = catalog
         self.resolver = resolver or Resolver(catalog)
-        self.gpus = _Gpus(catalog)
+        self.gpus = GpuNames(catalog)
         self.mentions = Mentions(catalog, self.resolver, lexicon()["model_names"])
 
     def models(self, text: str) -> list[str]:
@@ -170,8 +110,11 @@ class Extractor:
 
     def understand(self, question: str, base: Requirements | None = None) -> Understanding:
         """Read ``question``; fields it does not mention keep their value from ``base``."""
-        text = _normalise(question)
-        lang = detect_language(question)
+        notes: list[str] = []
+        if len(question) > MAX_CHARS:
+            notes.append(f"I read the first {MAX_CHARS:,} characters of a longer message.")
+        text = _normalise(question[:MAX_CHARS], notes)
+        lang = detect_language(question[:MAX_CHARS])
         lex = lexicon()
         found: dict[str, Any] = {}
 
@@ -179,12 +122,19 @@ class Extractor:
             found["commercial"] = True
         if _has(text, lex["open_weights"]):
             found["open_weights"] = True
-        if _has(text, lex["self_host"]):
+        self_host, api = _has(text, lex["self_host"]), _has(text, lex["api"])
+        if self_host and re.search(
+            r"(?<![a-z])api(?![a-z])", text
+        ):  # "API or self-host?" weighs both: neither is a requirement
+            found.pop("open_weights", None)
+        elif self_host:
             found["deployment"] = Deployment.self_host
-        elif _has(text, lex["api"]):
+        elif api:
             found["deployment"] = Deployment.api
         if _has(text, lex["train_on_outputs"]):
             found["train_on_outputs"] = True
+        if _has(text, lex["batch"]):
+            found["batch"] = True
 
         caps = [c for c, words in lex["capabilities"].items() if _has(text, words)]
         tasks = [t for t, words in lex["tasks"].items() if _has(text, words)]
@@ -199,29 +149,30 @@ class Extractor:
             if _has(text, words):
                 found["precision"] = precision
                 break
+        for runtime, words in lex["runtimes"].items():
+            if _has(text, words):
+                found["runtime"] = runtime
+                break
 
-        gpu = self.gpus.find(text)
-        masked = text
-        if gpu is not None:
-            found["gpu"], found["gpu_count"] = gpu[0], gpu[1]
-            start, end = gpu[2]
-            masked = text[:start] + " " * (end - start) + text[end:]
-        found.update(_memory(masked, has_gpu=gpu is not None))
+        masked = _mask_model_sizes(text)
+        hardware, hw_notes = read_hardware(masked, self.gpus)
+        found.update(hardware)
+        notes += hw_notes
         found.update(_context(text))
-        found.update(_money_and_users(text))
+        found.update(read_money_and_users(text))
+        found.update(read_traffic(text))
 
         data = base.model_dump() if base else {}
         data.update(found)
-        try:
-            requirements = Requirements(**data)
-        except ValueError as exc:  # a number out of range: keep what is valid
-            raise CatalogError(f"I could not read that request: {exc}") from exc
+        requirements = _build(data, notes)
+        models = self.models(text) or self.by_size(text)
         return Understanding(
             text=question,
             language=lang,
             requirements=requirements,
-            models=self.models(text) or self.by_size(text),
-            intent=_intent(text),
+            models=models,
+            intent=classify(text, models, found),
+            notes=notes,
         )
 
     def by_size(self, text: str) -> list[str]:
@@ -253,6 +204,27 @@ class Extractor:
         return [best.id] if best else []
 
 
+def _normalise(question: str, notes: list[str]) -> str:
+    """Lower case; "2x4090" and "8xH100" spaced as "2 x 4090" (not "8x22b"); runs of digits
+    too long to be a quantity dropped with a note."""
+    text = question.lower()
+    if re.search(r"\d{16}", text):
+        notes.append("I ignored a number too long to be a quantity.")
+        text = re.sub(r"\d{16,}", " ", text)
+
+    def space(match: re.Match[str]) -> str:
+        if re.match(r"\d+(?:\.\d+)?b(?![a-z0-9])", text[match.end() :]):
+            return match.group(0)  # a model size: "8x22b"
+        return f"{match.group(1)} x "
+
+    text = re.sub(r"(?<![\d.])(\d+)\s*[x×]\s*(?=[a-z\d])", space, text)
+    return re.sub(
+        r"\b(one|a|two|three|five|ten|half a)\s+(million|thousand)\b",
+        lambda m: f"{_SPELLED[m.group(1)]} {m.group(2)}",
+        text,
+    )
+
+
 _SPELLED = {
     "one": "1",
     "a": "1",
@@ -264,109 +236,26 @@ _SPELLED = {
 }
 
 
-def _normalise(question: str) -> str:
-    """Lower case, "2x4090" spaced as "2 x 4090", "one million" as "1 million"."""
-    text = question.lower()
-    text = re.sub(r"(\d)\s*[x×]\s*(?=\d)", r"\1 x ", text)
+def _mask_model_sizes(text: str) -> str:
+    """Blank model sizes ("70b", "8x22b", "30b-a3b") so hardware reading skips them."""
     return re.sub(
-        r"\b(one|a|two|three|five|ten|half a)\s+(million|thousand)\b",
-        lambda m: f"{_SPELLED[m.group(1)]} {m.group(2)}",
+        r"(?<![a-z0-9.])\d+(?:\.\d+)?(?:x\d+)?b(?:-a\d+(?:\.\d+)?b)?(?![a-z0-9])",
+        lambda m: " " * len(m.group(0)),
         text,
     )
-
-
-def _memory(text: str, has_gpu: bool) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    ram = re.search(
-        r"(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\s*(?:of\s+)?(?:system\s+)?(?:ram|内存|系统内存)"
-        r"|内存\s*(?:只有|有|为|是)?\s*(\d+(?:\.\d+)?)\s*(?:gb|gib|g)",
-        text,
-    )
-    if ram:
-        found["ram_gib"] = float(ram.group(1) or ram.group(2))
-    vram = re.search(
-        r"(?:显存\s*(?:只有|有|为|是)?\s*(\d+(?:\.\d+)?)\s*(?:gb|gib|g))"
-        r"|(?:(\d+(?:\.\d+)?)\s*(?:gb|gib|g)\s*(?:of\s+)?(?:显存|vram|gpu|card|graphics|显卡))",
-        text,
-    )
-    if vram and not has_gpu:
-        found["vram_gib"] = float(vram.group(1) or vram.group(2))
-        count = re.search(
-            _COUNT + r"\s*(?:x|×|张|块|个)?\s*(?:\d+\s*(?:gb|g)\s*)?(?:gpus|cards|显卡|卡)", text
-        )
-        found["gpu_count"] = _count(count.group(1)) if count else 1
-    return found
 
 
 def _context(text: str) -> dict[str, Any]:
     match = re.search(
-        r"(?:(\d+)\s*k\s*(?:tokens?\s*)?(?:of\s+)?(?:context|ctx|window|token|上下文)"
+        r"(?:(?<![\d.])(\d+)\s*k\s*(?:tokens?\s*)?(?:of\s+)?(?:context|ctx|window|token|上下文)"
         r"|(?:context|上下文|window|ctx)"
-        r"(?:\s*(?:length|window|of|长度|至少|要|需要|of at least))*\s*[:：]?\s*(\d+)\s*k"
-        r"|(\d+)\s*k\s*tokens)",
+        r"(?:\s*(?:length|window|of|长度|至少|要|需要|of at least)){0,4}\s*[:：]?\s*"
+        r"(?<![\d.])(\d+)\s*k"
+        r"|(?<![\d.])(\d+)\s*k\s*tokens(?!\s*(?:a|per|/)\s*(?:day|month)))",
         text,
     )
     if match:
-        return {"context": int(match.group(1) or match.group(2) or match.group(3)) * 1024}
+        value = int(match.group(1) or match.group(2) or match.group(3))
+        if 0 < value <= 100_000:
+            return {"context": value * 1024}
     return {}
-
-
-def _money_and_users(text: str) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    budget = re.search(
-        r"\$\s*(\d[\d,]*(?:\.\d+)?)\s*(k)?\s*(?:/|per|a|an|each)\s*(?:month|mo)\b"
-        r"|(\d[\d,]*)\s*(?:dollars|usd)\s*(?:a|per|/)\s*month"
-        r"|(?:每月|每个月|月)\s*(?:预算)?\s*(?:不超过|最多)?\s*(\d[\d,]*)\s*(?:美元|刀|\$|usd)"
-        r"|预算\s*(?:每月)?\s*(\d[\d,]*)\s*(?:美元|刀|\$|usd)",
-        text,
-    )
-    if budget:
-        raw = budget.group(1) or budget.group(3) or budget.group(4) or budget.group(5)
-        found["monthly_budget"] = _number(raw, budget.group(2))
-    price = re.search(
-        r"\$\s*(\d+(?:\.\d+)?)\s*(?:/|per|a)\s*(?:1m|one million|million|m)\s*(?:output\s*)?tokens"
-        r"|每百万\s*(?:输出)?\s*(?:token|tokens)?\s*(?:不超过|最多|低于)?\s*(\d+(?:\.\d+)?)\s*(?:美元|刀)",
-        text,
-    )
-    if price:
-        found["max_output_price"] = float(price.group(1) or price.group(2))
-    rpd = re.search(
-        r"(\d[\d,.]*)\s*(k|m|million)?\s*(?:requests|calls|queries|messages)\s*(?:a|per|/|each)\s*day"
-        r"|每天\s*(?:大概|大约|约|差不多|有)?\s*(\d[\d,.]*)\s*(万|千)?\s*(?:次)?(?:请求|调用|查询)?",
-        text,
-    )
-    if rpd:
-        raw = rpd.group(1) or rpd.group(3)
-        found["requests_per_day"] = _number(raw, rpd.group(2) or rpd.group(4))
-    users = re.search(
-        r"(\d[\d,.]*)\s*(k|m|million|b)?\s*"
-        r"(?:monthly active users|monthly users|mau|users|active users)"
-        r"|(\d[\d,.]*)\s*(万|百万|亿)?\s*(?:月活|用户|月活跃用户)"
-        r"|月活\s*(?:用户)?\s*(?:大概|约|有)?\s*(\d[\d,.]*)\s*(万|百万|亿)?",
-        text,
-    )
-    if users:
-        raw = users.group(1) or users.group(3) or users.group(5)
-        found["mau"] = int(_number(raw, users.group(2) or users.group(4) or users.group(6)))
-    return found
-
-
-def _intent(text: str) -> str:
-    if re.search(r"\b(compare|versus|vs\.?|difference between)\b|对比|比较|区别", text):
-        return "compare"
-    if re.search(r"why not|why (?:is|was) .* (?:rejected|not)|为什么不|为何不", text):
-        return "why-not"
-    if re.search(r"what models|which models|什么模型|哪些模型|哪个模型", text):
-        return "recommend"
-    if re.search(
-        r"\b(fit|fits|run on|enough memory|how much (?:vram|memory))\b|\bcan\b.*\brun\b"
-        r"|跑得动|能跑|放得下|装得下|需要多少显存",
-        text,
-    ):
-        return "fit"
-    if re.search(
-        r"\b(which|recommend|best|suggest|should we use|what model)\b|推荐|哪个|哪款|选什么|用什么",
-        text,
-    ):
-        return "recommend"
-    return "explain"

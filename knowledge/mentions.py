@@ -3,7 +3,8 @@
 Names are the families' and variants' ids, names, aliases and Hugging Face repo names,
 longest first, so "qwen2.5-coder" wins over "qwen2.5". A name never matches inside a
 longer one ("qwen3" in "qwen3.5") or a company name ("Mistral AI"). A family name followed
-by a size ("Llama 3.3 70B") becomes that size's default variant.
+by a size ("Llama 3.3 70B", "mixtral 8x22b", "qwen3 30b-a3b") becomes that size's default
+variant; a family alias that itself names a size ("Mixtral 8x22B") is that size.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Mapping
 from core.errors import CatalogError
 from knowledge.resolve import Resolver
 from knowledge.store import Catalog
+
+_SIZED = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?(?:x\d+)?b(?![a-z0-9])")
+_SIZE_AFTER = re.compile(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b(?:-a\d+(?:\.\d+)?b)?)(?![a-z0-9])")
 
 
 class Mentions:
@@ -35,8 +39,11 @@ class Mentions:
                     names.setdefault(n.lower(), f.id)
         for v in catalog.variants.values():
             for n in (v.id, v.name, *v.aliases, *(v.hf_repo.split("/")[-1:] if v.hf_repo else [])):
-                if len(n) >= 4:
-                    names.setdefault(n.lower(), v.id)
+                if len(n) < 4:
+                    continue
+                if names.get(n.lower()) in catalog.families and _SIZED.search(n.lower()):
+                    names[n.lower()] = v.id  # "Mixtral 8x22B" names a size, not the family
+                names.setdefault(n.lower(), v.id)
         for name, ident in (extra_names or {}).items():
             names.setdefault(name, ident)
         ordered = sorted(names, key=len, reverse=True)
@@ -51,10 +58,12 @@ class Mentions:
         found: list[str] = []
         for match in self._pattern.finditer(text):
             ident = self._ids[match.group(1)]
-            size = re.match(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b)(?![a-z0-9])", text[match.end() :])
+            size = _SIZE_AFTER.match(text, match.end()) or _SIZED.search(match.group(1))
             if ident in self.catalog.families and size:
                 with contextlib.suppress(CatalogError):
-                    ident = self.resolver.resolve(f"{ident}-{size.group(1)}").variant.id
+                    ident = self.resolver.resolve(
+                        f"{ident}-{size.group(size.lastindex or 0)}"
+                    ).variant.id
             if ident not in found:
                 found.append(ident)
         return found

@@ -88,9 +88,15 @@ class Resolver:
 
     def resolve(self, query: str) -> Resolution:
         """Resolve ``query`` to a variant or family; raise UnknownModel with suggestions."""
+        found = self._lookup(query)
+        if found is None:
+            raise UnknownModel(query, self.suggest(query))
+        return found
+
+    def _lookup(self, query: str) -> Resolution | None:
         text = query.strip()
         if not text:
-            raise UnknownModel(query, [])
+            return None
         lowered, key = text.lower(), normalize(text)
         for keys, exact in ((self._exact, True), (self._loose, False)):
             probe = lowered if exact else key
@@ -101,10 +107,15 @@ class Resolver:
             if variant_ids:
                 return self._pick(query, variant_ids, exact)
         if len(key) >= 3:
-            found = self._by_prefix(query, key)
-            if found is not None:
-                return found
-        raise UnknownModel(query, self.suggest(query))
+            return self._by_prefix(query, key)
+        return None
+
+    def find(self, query: str) -> Resolution | None:
+        """Like :meth:`resolve`, but None instead of an error (no suggestions computed)."""
+        try:
+            return self._lookup(query)
+        except UnknownModel:
+            return None
 
     def suggest(self, query: str, limit: int = 5) -> list[str]:
         """The nearest catalog ids to ``query``, best first."""

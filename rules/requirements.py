@@ -88,11 +88,15 @@ class Requirements(BaseModel):
         return data
 
     def hardware_label(self) -> str | None:
-        """The hardware in words: "2x rtx-4090", "1x 24 GiB GPU", or None."""
+        """The hardware in words: "2x rtx-4090", "1x m3-max-128gb with 64 GiB", "CPU only"."""
         if self.gpu:
-            return f"{self.gpu_count}x {self.gpu}"
+            stated = f" with {self.vram_gib:g} GiB" if self.vram_gib else ""
+            return f"{self.gpu_count}x {self.gpu}{stated}"
         if self.vram_gib:
             return f"{self.gpu_count}x {self.vram_gib:g} GiB GPU"
+        if self.cpu_only:
+            ram = f", {self.ram_gib:g} GiB RAM" if self.ram_gib else ""
+            return f"CPU only{ram}"
         return None
 
     def described(self, lang: str = "en") -> list[str]:
@@ -109,8 +113,11 @@ class Requirements(BaseModel):
                 if zh
                 else self.deployment.value
             )
-        if self.has_hardware:
-            parts.append(str(self.hardware_label()))
+        label = self.hardware_label()
+        if label:
+            parts.append(label)
+        if self.ram_gib and not self.cpu_only:
+            parts.append(f"内存 {self.ram_gib:g} GiB" if zh else f"{self.ram_gib:g} GiB RAM")
         if self.context:
             size = f"{self.context // 1024}k" if self.context >= 1024 else str(self.context)
             parts.append(f"上下文 {size}" if zh else f"context {size}")
@@ -124,4 +131,9 @@ class Requirements(BaseModel):
             parts.append(f"budget ${self.monthly_budget:g}/month")
         if self.mau is not None:
             parts.append(f"{self.mau:,} monthly users")
+        if self.requests_per_day is not None:
+            parts.append(
+                f"{self.requests_per_day:,.0f} requests/day "
+                f"({self.tokens_in:,.0f} in / {self.tokens_out:,.0f} out tokens)"
+            )
         return parts
