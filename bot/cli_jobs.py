@@ -37,9 +37,7 @@ def _trials() -> Trials:
     engine = make_engine(settings.db_url)
     migrate(engine)
     catalog = open_catalog(settings)
-    return Trials(
-        settings.ollama_host, Resolver(catalog), JobStore(engine), timeout=settings.ollama_timeout
-    )
+    return Trials.from_settings(settings, Resolver(catalog), JobStore(engine))
 
 
 def _run(trials: Trials, queued_text: str, as_json: bool, full: bool) -> None:

@@ -32,7 +32,7 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
     """The shared service with the configured profiles database, admins and rate limit."""
     engine = make_engine(settings.db_url)
     migrate(engine)
-    trials = Trials(settings.ollama_host, advisor.advice.resolver, JobStore(engine))
+    trials = Trials.from_settings(settings, advisor.advice.resolver, JobStore(engine))
     interrupted = trials.runner.recover()
     if interrupted:
         log.warning("jobs interrupted by the last restart: %s", ", ".join(interrupted))
