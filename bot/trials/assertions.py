@@ -7,9 +7,9 @@ options, and it is the expected one), ``is-json`` (optionally against a JSON Sch
 ``not`` wrapping any other check. Each check says why it failed, so a failed case in a
 report is self-explaining.
 
-Numeric answers are extracted by one documented rule: the text after the last final-answer
-marker ("Final answer:", "Answer:", "答案：") if there is one, else the whole output; then
-the last number in it ("1,250.5" -> 1250.5). Suites are validated before a job starts
+Numeric answers are extracted by one documented rule (:func:`numeric_answer`): the first
+number after the last final-answer marker ("Final answer:", "Answer:", "答案：") if there is
+one, else the last number in the whole output ("1,250.5" -> 1250.5). Suites are validated before a job starts
 (:func:`validate_check`); string fields stay strings even when YAML would read them as
 booleans or numbers (:func:`typed_check`).
 """
@@ -49,6 +49,16 @@ def last_number(text: str) -> float | None:
     return float(found[-1].replace(",", "")) if found else None
 
 
+def numeric_answer(text: str) -> float | None:
+    """The first number after the last final-answer marker, else the last number."""
+    marks = list(re.finditer(r"(?:final answer|answer|答案)\s*[:：]", text, re.I))
+    if marks:
+        found = _NUMBER.search(text[marks[-1].end() :])
+        if found:
+            return float(found.group(0).replace(",", ""))
+    return last_number(text)
+
+
 def _json_body(text: str) -> Any:
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     candidate = fenced.group(1) if fenced else text
@@ -81,7 +91,7 @@ def check(spec: dict[str, Any], output: str) -> Outcome:
         flags = re.I if fold else 0
         return Outcome(re.search(str(value), output, flags) is not None, f"no match for /{value}/")
     if kind == "numeric":
-        number = last_number(final_answer(output))
+        number = numeric_answer(output)
         tolerance = float(spec.get("tolerance", 0.0))
         passed = number is not None and abs(number - float(str(value))) <= tolerance
         return Outcome(passed, f"expected {value}±{tolerance}, got {number}")

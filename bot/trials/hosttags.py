@@ -83,7 +83,7 @@ def _catalog_tags(
     for v in catalog.family_variants(found.family.id):
         for t in v.ollama_tags:
             sizes[t] = (v.params_b or 0) * Q4_GB_PER_B
-    if found.match == "variant" and found.exact:
+    if found.match == "variant" and found.exact and name.lower() not in catalog.families:
         variant = found.variant
         tags = list(variant.ollama_tags)
         if not tags:  # a base model: its tagged sibling of the same size
