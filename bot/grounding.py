@@ -86,9 +86,7 @@ _NUM = re.compile(
     r"(gib|gb|tok/s|tokens/s|t/s|tokens?|%|x|×|倍|亿|万|千|b|k|m)?(?![A-Za-z])",
     re.I,
 )
-_FACT_NUM = re.compile(
-    r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s?(gib|gb|%|x|×|倍|b|k|m|亿|万)?", re.I
-)
+_FACT_NUM = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s?(gib|gb|%|x|×|倍|b|k|m|亿|万)?", re.I)
 _SCALE = {"b": 1e9, "k": 1e3, "m": 1e6, "亿": 1e8, "万": 1e4, "千": 1e3}
 _SAME_UNIT = {"gib": "gib", "gb": "gib", "%": "%", "x": "x", "×": "x", "倍": "x"}
 _SKIP = re.compile(r"\[\d+\]|^\s*\d+[.)、]\s|`[^`]*`|https?://\S+", re.M)
@@ -110,7 +108,8 @@ _COMMERCIAL_POS = re.compile(
 )
 _UNCONDITIONAL = re.compile(
     r"\b(no|without(?: any)?)\s+(user\s+)?(limits?|restrictions?|conditions?|caps?|strings)\b|"
-    r"\bunrestricted\b|\bany number of users\b|没有限制|无限制|不受限制|没有任何限制|无用户限制|无条件",
+    r"\bunrestricted\b|\bany number of users\b|"
+    r"没有限制|无限制|不受限制|没有任何限制|无用户限制|无条件",
     re.I,
 )
 _FIT_NEG = re.compile(
@@ -118,7 +117,9 @@ _FIT_NEG = re.compile(
     r"放不下|装不下|跑不了|无法运行|不能运行|显存不够|显存不足",
     re.I,
 )
-_FIT_POS = re.compile(r"\b(fits|fit comfortably|runs (well |fine )?on)\b|放得下|能放下|装得下|能跑", re.I)
+_FIT_POS = re.compile(
+    r"\b(fits|fit comfortably|runs (well |fine )?on)\b|放得下|能放下|装得下|能跑", re.I
+)
 _RECOMMEND = re.compile(r"\b(recommend\w*|go with|my pick|choose|pick)\b|推荐|建议使用|选择", re.I)
 _BEST = re.compile(
     r"\b(the best|best choice|best option|top (?:pick|choice)|first choice|number one|#1)\b|"
@@ -128,9 +129,12 @@ _BEST = re.compile(
 _NEGATED = re.compile(rf"\b{_NOT}\b|不|别|避免|而不是", re.I)
 _ACTIONS = {
     "subscribe": r"\bsubscribed\b|已订阅|已经订阅|订阅成功|已为.{0,6}订阅",
-    "pull": r"\b(pulled|downloaded|installed)\b|已拉取|已下载|已安装|拉取完成|已为.{0,6}(拉取|下载)",
-    "trial": r"\b(i|we)(?:'ve| have)? (?:ran|run|started|queued)\b|已开始|已提交|已排队|已运行",
-    "change": r"\b(i|we)(?:'ve| have)? (?:changed|updated|saved|deleted|set)\b|已修改|已更新|已保存|已删除|已设置",
+    "pull": r"\b(pulled|downloaded|installed)\b|已拉取|已下载|已安装|拉取完成|"
+    r"已为.{0,6}(拉取|下载)",
+    "trial": r"\b(i|we)(?:'ve| have)? (?:ran|run|started|queued)\b|"
+    r"已开始|已提交|已排队|已运行",
+    "change": r"\b(i|we)(?:'ve| have)? (?:changed|updated|saved|deleted|set)\b|"
+    r"已修改|已更新|已保存|已删除|已设置",
 }
 _LICENSE_TOKENS = {
     "mit": r"\bMIT\b",

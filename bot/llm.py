@@ -150,9 +150,7 @@ class OllamaChat:
         """One reply constrained to a JSON Schema, parsed ({} when it is not an object)."""
         text = "".join(
             (c.message.content or "") if c.message else ""
-            for c in self._pump(
-                lambda: self._chunks({"temperature": 0}, messages, format=schema)
-            )
+            for c in self._pump(lambda: self._chunks({"temperature": 0}, messages, format=schema))
         )
         try:
             data = json.loads(text or "{}")
@@ -202,10 +200,11 @@ class OllamaChat:
             try:
                 item = items.get(timeout=max(left, 0.0))
             except queue.Empty:
-                log.warning("Ollama %s (%s): no reply within %g s", self.host, self.model, self.timeout)
+                log.warning(
+                    "Ollama %s (%s): no reply within %g s", self.host, self.model, self.timeout
+                )
                 raise LLMUnavailable(
-                    f"The language model ({self.model}) did not finish within "
-                    f"{self.timeout:g} s.",
+                    f"The language model ({self.model}) did not finish within {self.timeout:g} s.",
                     detail="total deadline passed",
                 ) from None
             if item is _DONE:

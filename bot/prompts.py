@@ -5,7 +5,8 @@ recommendation, verdict and figure the rules produced) and numbered passages. It
 to cite passages as [n], to name no model outside the facts, and to answer in the
 question's language. Passages are retrieved text anyone could have ingested, so they go in
 as quoted data, each inside ``<passage id source>`` tags with any tag-like text escaped,
-under an instruction that nothing inside them is an instruction; the facts outrank them. The template is a langchain ChatPromptTemplate so a team can change
+under an instruction that nothing inside them is an instruction; the facts outrank them.
+The template is a langchain ChatPromptTemplate so a team can change
 the wording without touching code paths.
 """
 

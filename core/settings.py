@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     suites_dir: Path | None = Field(
         default=None, description="Directory of the team's eval suites (.yaml / .jsonl)"
     )
-    job_timeout: float = Field(default=900.0, gt=0, description="Seconds one trial/eval job may run")
+    job_timeout: float = Field(
+        default=900.0, gt=0, description="Seconds one trial/eval job may run"
+    )
     embedding_model: str = Field(
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="sentence-transformers model for the knowledge index",

@@ -9,7 +9,8 @@ report is self-explaining.
 
 Numeric answers are extracted by one documented rule (:func:`numeric_answer`): the first
 number after the last final-answer marker ("Final answer:", "Answer:", "答案：") if there is
-one, else the last number in the whole output ("1,250.5" -> 1250.5). Suites are validated before a job starts
+one, else the last number in the whole output ("1,250.5" -> 1250.5).
+Suites are validated before a job starts
 (:func:`validate_check`); string fields stay strings even when YAML would read them as
 booleans or numbers (:func:`typed_check`).
 """
@@ -152,7 +153,7 @@ def validate_check(spec: Any) -> list[str]:
 
 
 def _schema_types(value: Any) -> Any:
-    """A schema read with every scalar a string: numbers and booleans where JSON Schema wants them."""
+    """A schema read as strings, with numbers and booleans back where JSON Schema wants them."""
     if isinstance(value, dict):
         return {k: _schema_types(v) for k, v in value.items()}
     if isinstance(value, list):

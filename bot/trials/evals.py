@@ -146,8 +146,12 @@ def load_suite(name: str, n: int | None = None, suites_dir: Path | None = None) 
     path = available[name]
     meta, rows = read_suite_file(path)
     cases = [_case(row) for row, _ in rows]
-    suite = Suite(str(meta.get("name", path.stem)), int(meta.get("version", 1)),
-                  str(meta.get("description", "")), cases)
+    suite = Suite(
+        str(meta.get("name", path.stem)),
+        int(meta.get("version", 1)),
+        str(meta.get("description", "")),
+        cases,
+    )
     return Suite(suite.name, suite.version, suite.description, cases[:n] if n else cases)
 
 
@@ -183,7 +187,10 @@ def read_suite_file(path: Path) -> tuple[dict[str, Any], list[tuple[dict[str, An
             raise JobError(f"{path.name}:1: a suite needs name, version and a list of cases")
         meta = {k: v for k, v in data.items() if k != "cases"}
         cases_node = next(v for k, v in node.value if k.value == "cases")
-        rows = [(row, item.start_mark.line + 1) for row, item in zip(data["cases"], cases_node.value)]
+        rows = [
+            (row, item.start_mark.line + 1)
+            for row, item in zip(data["cases"], cases_node.value, strict=False)
+        ]
     if not str(meta.get("version", "1")).isdigit():
         problems.append(f"{path.name}:1: version must be a whole number")
     seen: set[str] = set()

@@ -9,7 +9,6 @@ that produced the most common output.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections import Counter
 from collections.abc import Callable

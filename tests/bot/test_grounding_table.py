@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the table rows are whole replies)
 """The grounding check on a table of scripted replies, faithful and unfaithful, en and zh.
 
 Facts come from the real deterministic answer (catalog + rules) for each question, so the
@@ -31,16 +32,36 @@ RANKED = ("mistral-small-3.1-24b-instruct", "qwen3.6-27b", "qwen3.5-27b")
 # (question, reply, faithful?)
 TABLE = [
     # --- faithful, English
-    (SHIP_EN, "Mistral Small 3.1 Instruct is the best choice: about 21 GiB at q6_k, ~14.3 tok/s, Apache 2.0.", True),
+    (
+        SHIP_EN,
+        "Mistral Small 3.1 Instruct is the best choice: about 21 GiB at q6_k, ~14.3 tok/s, Apache 2.0.",
+        True,
+    ),
     (SHIP_EN, "Go with Mistral Small 3.1 Instruct (20.88 GiB, context 128k) [1].", True),
-    (SHIP_EN, "Qwen3.6 27B also fits in 22.5 GiB and is Apache License 2.0, so it can be used commercially.", True),
+    (
+        SHIP_EN,
+        "Qwen3.6 27B also fits in 22.5 GiB and is Apache License 2.0, so it can be used commercially.",
+        True,
+    ),
     (SHIP_EN, "Qwen3.5 27B needs about 22.5 GiB and runs at ~13.2 tok/s.", True),
-    (SHIP_EN, "Two options stand out: Mistral Small 3.1 Instruct and Qwen3.6 27B; both are Apache 2.0.", True),
-    (LLAMA2, "No: with 800,000,000 monthly users Llama 2 cannot be used commercially; its license has a user cap.", True),
+    (
+        SHIP_EN,
+        "Two options stand out: Mistral Small 3.1 Instruct and Qwen3.6 27B; both are Apache 2.0.",
+        True,
+    ),
+    (
+        LLAMA2,
+        "No: with 800,000,000 monthly users Llama 2 cannot be used commercially; its license has a user cap.",
+        True,
+    ),
     (MISTRAL, "Yes, Mistral 7B can be used commercially under Apache 2.0.", True),
     (SHIP_EN, "Qwen3.5 27B has a 256k context and needs 22.52 GiB.", True),
     # --- faithful, Chinese
-    (SHIP_ZH, "首选 Mistral Small 3.1 Instruct：约21GiB显存，约14.3 tok/s，Apache 2.0 许可，可以商用。", True),
+    (
+        SHIP_ZH,
+        "首选 Mistral Small 3.1 Instruct：约21GiB显存，约14.3 tok/s，Apache 2.0 许可，可以商用。",
+        True,
+    ),
     (SHIP_ZH, "Qwen3.6 27B 需要22.52GiB显存，上下文256k，可以商用。", True),
     (SHIP_ZH, "推荐 Mistral Small 3.1 Instruct，显存占用20.88 GiB。", True),
     (SHIP_ZH, "Qwen3.5 27B 约需22.5GiB，速度约13.2 tok/s。", True),

@@ -7,9 +7,9 @@ from rich.console import Console
 
 from bot.adapters.render_terminal import render_terminal
 from bot.advisor import Advisor
+from bot.llm import OllamaChat
 from knowledge.index import Passage
 from rules.packs import load_rules
-from bot.llm import OllamaChat
 from tests.fakes.ollama_server import FakeModel
 
 QUESTION = "which open model can we use commercially on one 24 GB GPU for summarization?"
@@ -34,7 +34,9 @@ def _advisor(catalog, url, index=None):  # type: ignore[no-untyped-def]
     return Advisor(catalog, load_rules(), index=index, llm=OllamaChat(url, "m", timeout=3))
 
 
-def test_injected_document_changes_no_verdict_license_or_recommendation(catalog, ollama_server) -> None:  # type: ignore[no-untyped-def]
+def test_injected_document_changes_no_verdict_license_or_recommendation(
+    catalog, ollama_server
+) -> None:  # type: ignore[no-untyped-def]
     ollama_server.state.add(FakeModel("m", reply=_obedient))
     clean = Advisor(catalog, load_rules(), index=None, llm=None).ask(QUESTION, use_llm=False)
     answer = _advisor(catalog, ollama_server.url, _Index()).ask(QUESTION)

@@ -79,14 +79,22 @@ def test_quoted_display_name_is_one_model() -> None:
 def trials(ollama_server, catalog, tmp_path: Path) -> Trials:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
     migrate(engine)
-    return Trials(ollama_server.url, Resolver(catalog), JobStore(engine), timeout=5,
-                  suites_dir=tmp_path, lock_dir=tmp_path)
+    return Trials(
+        ollama_server.url,
+        Resolver(catalog),
+        JobStore(engine),
+        timeout=5,
+        suites_dir=tmp_path,
+        lock_dir=tmp_path,
+    )
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [("m suite=math n=0", "n must be a whole number from 1 to 50 (got '0')"),
-     ("m suite=math votes=0", "votes must be a whole number from 1 to 9 (got '0')")],
+    [
+        ("m suite=math n=0", "n must be a whole number from 1 to 50 (got '0')"),
+        ("m suite=math votes=0", "votes must be a whole number from 1 to 9 (got '0')"),
+    ],
 )
 def test_bad_eval_parameters_are_refused(trials: Trials, args: str, says: str) -> None:
     with pytest.raises(JobError) as caught:
