@@ -22,7 +22,7 @@ from typing import Any
 from bot import compose, kind_answers
 from bot.answer import Answer, Citation, LLMInfo
 from bot.commands import help_text, parse, understand_request
-from bot.grounding import check
+from bot.grounding import check_claims, facts_from_answer, neutralise, replaced_note
 from bot.llm import Message, OllamaChat
 from bot.prompts import build_messages
 from bot.refine import refine
@@ -177,16 +177,25 @@ class Advisor:
         passages, retrieval_error = self.retrieve(understood)
         cites = compose.citations(passages)
         answer = self._deterministic(understood, cites, passages)
-        why = ""
+        why, streamed = "", [False]
         llm = self.llm.with_model(model) if (self.llm and model) else self.llm
         if use_llm and llm is not None:
-            phrased, why = self._phrase(llm, understood, answer, cites, thread, on_token)
+
+            def mark(piece: str) -> None:
+                streamed[0] = True
+                if on_token is not None:
+                    on_token(piece)
+
+            phrased, why = self._phrase(llm, understood, answer, cites, thread, mark)
             if phrased is not None:
                 answer.text = phrased
                 answer.llm = LLMInfo(used=True, model=llm.model)
+            elif streamed[0]:
+                answer.llm = LLMInfo(used=False, model=llm.model, error=why, replaced=why)
+                answer.text += "\n\n_" + replaced_note(answer.language, why) + "_"
         else:
             why = ""  # deliberately without a language model (--no-llm)
-        if not answer.llm.used:
+        if not answer.llm.used and not answer.llm.replaced:
             answer.llm = LLMInfo(used=False, model=llm.model if llm else None, error=why or None)
             suffix = f": {why}" if why else ""
             answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
@@ -205,9 +214,6 @@ class Advisor:
         thread: Thread | None,
         on_token: OnToken | None,
     ) -> tuple[str | None, str]:
-        allowed = set(understood.models) | {
-            c["model"] for c in answer.data.get("candidates", []) if c["status"] in ("ok", "warn")
-        }
         messages = build_messages(understood, answer.text, cites, thread.history if thread else [])
         pieces: list[str] = []
         try:
@@ -219,13 +225,18 @@ class Advisor:
             log.info("LLM unavailable: %s", exc)
             return None, exc.user_message
         text = "".join(pieces).strip()
-        facts = answer.text + "\n" + "\n".join(f"{c.title} {c.snippet}" for c in cites)
-        report = check(text, facts, allowed, self.extractor)
+        facts = facts_from_answer(
+            answer.text + "\n" + "\n".join(f"{c.title} {c.snippet}" for c in cites),
+            answer.data,
+            understood.models,
+            self.catalog,
+        )
+        report = check_claims(text, facts, self.extractor)
         if not text or not report.ok:
-            reason = report.describe() or "empty reply"
+            reason = report.describe() or "gave an empty reply"
             log.warning("LLM answer replaced: %s", reason)
             return None, f"the model's answer was replaced because it {reason}"
-        return text, ""
+        return neutralise(text), ""
 
     def _deterministic(
         self, understood: Understanding, cites: list[Citation], passages: list[Passage]

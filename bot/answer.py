@@ -31,11 +31,17 @@ class Table:
 
 @dataclass(frozen=True)
 class LLMInfo:
-    """Whether a language model phrased the answer, which one, and why not if it did not."""
+    """Whether a language model phrased the answer, which one, and why not if it did not.
+
+    ``replaced`` is set when the model's text was (partly) streamed and then replaced by the
+    deterministic answer: adapters must withdraw what they streamed (edit it away, or rule
+    it off in a terminal) and show the reason.
+    """
 
     used: bool
     model: str | None = None
     error: str | None = None
+    replaced: str | None = None
 
 
 @dataclass

@@ -56,11 +56,7 @@ def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = Tr
     catalog = open_catalog(settings)
     rules = load_rules(settings.rules_dir)
     index = open_index(settings) if use_index else None
-    llm = (
-        OllamaChat(settings.ollama_host, settings.ollama_model, settings.ollama_timeout)
-        if use_llm
-        else None
-    )
+    llm = OllamaChat.from_settings(settings) if use_llm else None
     advisor = Advisor(catalog, rules, index=index, llm=llm)
     advisor.llm_extraction = settings.llm_extraction
     return advisor

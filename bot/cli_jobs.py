@@ -37,11 +37,8 @@ def _trials() -> Trials:
     engine = make_engine(settings.db_url)
     migrate(engine)
     catalog = open_catalog(settings)
-    return Trials(
-        settings.ollama_host,
-        Resolver(catalog),
-        JobStore(engine, settings.jobs_queue_url),
-        timeout=settings.ollama_timeout,
+    return Trials.from_settings(
+        settings, Resolver(catalog), JobStore(engine, settings.jobs_queue_url)
     )
 
 
@@ -51,7 +48,8 @@ def _run(trials: Trials, queued_text: str, as_json: bool, full: bool) -> None:
 
     if "queued" not in queued_text:
         raise JobError(queued_text)
-    out.print(queued_text, markup=False)
+    if not as_json:  # --json prints one JSON document and nothing else
+        out.print(queued_text, markup=False)
     job_id = queued_text.split()[1]
     job = trials.runner.wait(job_id, timeout=3600)
     if as_json:

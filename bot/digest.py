@@ -1,7 +1,10 @@
 """The weekly digest as an answer: text, one table, citations, and an optional LLM summary.
 
 ``ingest/digest.py`` gathers the releases of a window; this module renders them like every
-other answer and lets the team's language model rewrite the summary paragraph.
+other answer and lets the team's language model rewrite the summary paragraph. The summary
+passes the same grounding check as every answer (bot/grounding.py): models, figures,
+licenses and actions must agree with the digest's own facts, or it is not posted and the
+deterministic summary stays.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import Engine
 
 from bot.advisor import Advisor
 from bot.answer import Answer, Citation, LLMInfo, Table
+from bot.grounding import Facts, check_claims, neutralise
 from bot.llm import Message
 from core.errors import AdvisorError, LLMUnavailable
 from ingest.digest import Digest, collect_digest, params_text
@@ -129,7 +133,15 @@ def digest_answer(
             f"Write one short paragraph in {lang} summarizing this week's model releases. "
             f"Use only these facts:\n{facts}"
         )
-        return "".join(llm.stream([Message("user", prompt)])).strip()
+        written = "".join(llm.stream([Message("user", prompt)])).strip()
+        named = advisor.extractor.models(facts.lower())
+        report = check_claims(written, Facts(facts, frozenset(named)), advisor.extractor)
+        if not report.ok:
+            raise LLMUnavailable(
+                f"the model's summary was not posted because it {report.describe()}",
+                detail=written[:300],
+            )
+        return neutralise(written)
 
     return build_digest(
         engine,

@@ -33,7 +33,7 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
     engine = make_engine(settings.db_url)
     migrate(engine)
     store = JobStore(engine, settings.jobs_queue_url)
-    trials = Trials(settings.ollama_host, advisor.advice.resolver, store)
+    trials = Trials.from_settings(settings, advisor.advice.resolver, store)
     interrupted = trials.runner.recover()
     if interrupted:
         log.warning("jobs interrupted by the last restart: %s", ", ".join(interrupted))

@@ -10,6 +10,7 @@ import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -43,7 +44,20 @@ class Settings(BaseSettings):
     llm_extraction: bool = Field(
         default=False, description="Let Ollama fill requirements the extractor missed"
     )
-    ollama_timeout: float = Field(default=60.0, gt=0, description="Seconds before falling back")
+    ollama_timeout: float = Field(
+        default=60.0, gt=0, description="Total seconds per model call (chat, CLI and trials)"
+    )
+    ollama_headers: SecretStr | None = Field(
+        default=None,
+        description='Extra HTTP headers for Ollama, JSON {"Authorization": "Bearer ..."} '
+        "or Name: value lines",
+    )
+    suites_dir: Path | None = Field(
+        default=None, description="Directory of the team's eval suites (.yaml / .jsonl)"
+    )
+    job_timeout: float = Field(
+        default=900.0, gt=0, description="Seconds one trial/eval job may run"
+    )
     embedding_model: str = Field(
         default="sentence-transformers/all-MiniLM-L6-v2",
         description="sentence-transformers model for the knowledge index",
@@ -108,6 +122,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a finite number")
         return value
 
+    @field_validator("ollama_headers")
+    @classmethod
+    def _headers_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_headers(value.get_secret_value())
+        return value
+
+    def ollama_header_map(self) -> dict[str, str]:
+        """ADVISOR_OLLAMA_HEADERS as a dict (empty when unset)."""
+        return parse_headers(self.ollama_headers.get_secret_value()) if self.ollama_headers else {}
+
     @property
     def db_url(self) -> str:
         """The database URL in force: the configured one, else ``sqlite:///<data_dir>/advisor.db``."""
@@ -129,7 +154,48 @@ class Settings(BaseSettings):
             else:
                 view[name] = value
         view["database_url"] = make_url(self.db_url).render_as_string(hide_password=True)
+        view["ollama_host"] = mask_url(self.ollama_host)
+        if self.ollama_headers:
+            view["ollama_headers"] = {k: MASK for k in self.ollama_header_map()}
         return view
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """Headers from a JSON object or ``Name: value`` lines; ValueError says what is wrong."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"ADVISOR_OLLAMA_HEADERS is not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError('ADVISOR_OLLAMA_HEADERS must map names to strings: {"Name": "v"}')
+        return {str(k): v for k, v in data.items()}
+    headers: dict[str, str] = {}
+    for line in filter(None, (part.strip() for part in text.splitlines())):
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or " " in name.strip():
+            raise ValueError(
+                "ADVISOR_OLLAMA_HEADERS lines must read 'Name: value' "
+                '(or give a JSON object {"Name": "value"})'
+            )
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (and API-key-like query) replaced by a mask."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{hostport}" if ":" in userinfo else f"{MASK}@{hostport}"
+    query = MASK if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -139,7 +205,11 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = f"ADVISOR_{str(first['loc'][0]).upper()}" if first["loc"] else "a setting"
-        shown = MASK if "token" in name.lower() or "secret" in name.lower() else first.get("input")
+        shown = first.get("input")
+        if any(word in name.lower() for word in ("token", "secret", "headers")):
+            shown = MASK
+        elif isinstance(shown, str) and "://" in shown:
+            shown = mask_url(shown)
         field = Settings.model_fields.get(str(first["loc"][0])) if first["loc"] else None
         hint = f" ({field.description})" if field and field.description else ""
         raise ConfigError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
+from rich.rule import Rule
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -13,6 +14,9 @@ from bot.answer import Answer
 def render_terminal(answer: Answer, show_text: bool = True) -> RenderableType:
     """Everything in an answer as one renderable (text can be left out if it was streamed)."""
     parts: list[RenderableType] = []
+    if answer.llm.replaced:  # what streamed above is withdrawn: rule it off, then the real answer
+        parts.append(Rule("▲ withdrawn: the model's answer above was replaced", style="bold red"))
+        show_text = True
     if show_text:
         parts.append(Markdown(answer.text))
     for table in answer.tables:

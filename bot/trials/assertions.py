@@ -6,6 +6,13 @@ number in the output within a tolerance), ``choice`` (the output names exactly o
 options, and it is the expected one), ``is-json`` (optionally against a JSON Schema), and
 ``not`` wrapping any other check. Each check says why it failed, so a failed case in a
 report is self-explaining.
+
+Numeric answers are extracted by one documented rule (:func:`numeric_answer`): the first
+number after the last final-answer marker ("Final answer:", "Answer:", "答案：") if there is
+one, else the last number in the whole output ("1,250.5" -> 1250.5).
+Suites are validated before a job starts
+(:func:`validate_check`); string fields stay strings even when YAML would read them as
+booleans or numbers (:func:`typed_check`).
 """
 
 from __future__ import annotations
@@ -43,6 +50,16 @@ def last_number(text: str) -> float | None:
     return float(found[-1].replace(",", "")) if found else None
 
 
+def numeric_answer(text: str) -> float | None:
+    """The first number after the last final-answer marker, else the last number."""
+    marks = list(re.finditer(r"(?:final answer|answer|答案)\s*[:：]", text, re.I))
+    if marks:
+        found = _NUMBER.search(text[marks[-1].end() :])
+        if found:
+            return float(found.group(0).replace(",", ""))
+    return last_number(text)
+
+
 def _json_body(text: str) -> Any:
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
     candidate = fenced.group(1) if fenced else text
@@ -75,7 +92,7 @@ def check(spec: dict[str, Any], output: str) -> Outcome:
         flags = re.I if fold else 0
         return Outcome(re.search(str(value), output, flags) is not None, f"no match for /{value}/")
     if kind == "numeric":
-        number = last_number(output)
+        number = numeric_answer(output)
         tolerance = float(spec.get("tolerance", 0.0))
         passed = number is not None and abs(number - float(str(value))) <= tolerance
         return Outcome(passed, f"expected {value}±{tolerance}, got {number}")
@@ -96,6 +113,77 @@ def check(spec: dict[str, Any], output: str) -> Outcome:
                 return Outcome(False, f"JSON does not match the schema: {exc.message}")
         return Outcome(True, "valid JSON")
     raise AssertionSpecError(f"unknown assertion type {kind!r}; use one of {', '.join(TYPES)}")
+
+
+_STRING_FIELDS = ("value", "options")
+
+
+def validate_check(spec: Any) -> list[str]:
+    """Problems in one assertion as written (empty when it is usable)."""
+    if not isinstance(spec, dict):
+        return ["an assertion must be a mapping with a type"]
+    kind = spec.get("type")
+    if kind not in TYPES:
+        return [f"unknown assertion type {kind!r}; use one of {', '.join(TYPES)}"]
+    if kind == "not":
+        return validate_check(spec.get("assert"))
+    if kind in ("equals", "contains", "regex", "numeric", "choice") and "value" not in spec:
+        return [f"{kind} needs a value"]
+    if kind == "numeric":
+        try:
+            float(str(spec["value"]).replace(",", ""))
+            float(str(spec.get("tolerance", 0)))
+        except ValueError:
+            return [f"numeric value and tolerance must be numbers (got {spec['value']!r})"]
+    if kind == "regex":
+        try:
+            re.compile(str(spec["value"]))
+        except re.error as exc:
+            return [f"invalid regex /{spec['value']}/: {exc}"]
+    if kind == "choice" and (not isinstance(spec.get("options"), list) or not spec["options"]):
+        return ["choice needs a list of options"]
+    if kind == "is-json" and "schema" in spec:
+        try:
+            jsonschema.validators.validator_for(spec["schema"]).check_schema(
+                _schema_types(spec["schema"])
+            )
+        except jsonschema.SchemaError as exc:
+            return [f"invalid JSON Schema: {exc.message}"]
+    return []
+
+
+def _schema_types(value: Any) -> Any:
+    """A schema read as strings, with numbers and booleans back where JSON Schema wants them."""
+    if isinstance(value, dict):
+        return {k: _schema_types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_schema_types(v) for v in value]
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            return value == "true"
+        if re.fullmatch(r"-?\d+", value):
+            return int(value)
+        if re.fullmatch(r"-?\d+\.\d+", value):
+            return float(value)
+    return value
+
+
+def typed_check(spec: dict[str, Any]) -> dict[str, Any]:
+    """An assertion with string fields as strings and numeric fields as numbers."""
+    out = dict(spec)
+    if out.get("type") == "not":
+        out["assert"] = typed_check(out["assert"])
+    if "schema" in out:
+        out["schema"] = _schema_types(out["schema"])
+    if "case_sensitive" in out:
+        out["case_sensitive"] = str(out["case_sensitive"]).lower() in ("true", "yes")
+    if out.get("type") == "numeric":
+        out["value"] = float(str(out["value"]).replace(",", ""))
+        out["tolerance"] = float(str(out.get("tolerance", 0)))
+    for key in _STRING_FIELDS:
+        if key in out and out.get("type") != "numeric":
+            out[key] = [str(v) for v in out[key]] if isinstance(out[key], list) else str(out[key])
+    return out
 
 
 def check_all(specs: list[dict[str, Any]], output: str) -> Outcome:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,13 @@ from typing import Any
 import yaml
 
 from bot.llm import Message
-from bot.trials.assertions import check_all, final_answer, last_number
+from bot.trials.assertions import (
+    check_all,
+    final_answer,
+    last_number,
+    typed_check,
+    validate_check,
+)
 from bot.trials.metrics import RunMetrics
 from core.errors import JobError
 
@@ -112,31 +119,33 @@ def math_suite(n: int = 20, seed: int = 7) -> Suite:
     return Suite("math", 1, "Arithmetic word problems with known answers (seed 7).", cases)
 
 
-def _case(raw: dict[str, Any], where: str) -> Case:
-    if "prompt" not in raw or "assert" not in raw:
-        raise JobError(f"{where}: each case needs a prompt and an assert list.")
-    checks = raw["assert"] if isinstance(raw["assert"], list) else [raw["assert"]]
-    return Case(str(raw.get("id") or where), str(raw["prompt"]), checks)
+_SUITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
-def load_suite(name_or_path: str, n: int | None = None) -> Suite:
-    """A bundled suite by name (math, format, extraction, classification, chinese,
-    summarization) or a team suite file (.yaml / .jsonl)."""
-    if name_or_path == "math":
+def _available(suites_dir: Path | None) -> dict[str, Path]:
+    """Suite name -> file: the bundled set, then the team's directory (which may override)."""
+    found = {p.stem: p for p in sorted(SUITES_DIR.glob("*.yaml"))}
+    if suites_dir is not None and suites_dir.is_dir():
+        for pattern in ("*.yaml", "*.yml", "*.jsonl"):
+            found.update({p.stem: p for p in sorted(suites_dir.glob(pattern))})
+    return found
+
+
+def load_suite(name: str, n: int | None = None, suites_dir: Path | None = None) -> Suite:
+    """A suite by name, from the bundled set or the team's suite directory, validated whole.
+
+    Names are plain words; a path (``/etc/passwd``) is refused with the same message as an
+    unknown name, so nothing about the server's files is revealed.
+    """
+    if name == "math":
         return math_suite(n or 20)
-    path = Path(name_or_path)
-    if not path.exists():
-        path = SUITES_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        known = ", ".join(["math", *sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))])
-        raise JobError(f"No eval suite called {name_or_path!r}. Bundled suites: {known}.")
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        meta: dict[str, Any] = {"name": path.stem, "version": 1, "description": ""}
-    else:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-        rows = meta.get("cases") or []
-    cases = [_case(row, f"{path.name} case {i + 1}") for i, row in enumerate(rows)]
+    available = _available(suites_dir)
+    if not _SUITE_NAME.match(name) or name not in available:
+        known = ", ".join(["math", *sorted(available)])
+        raise JobError(f"No eval suite called {name!r}. Available suites: {known}.")
+    path = available[name]
+    meta, rows = read_suite_file(path)
+    cases = [_case(row) for row, _ in rows]
     suite = Suite(
         str(meta.get("name", path.stem)),
         int(meta.get("version", 1)),
@@ -144,6 +153,62 @@ def load_suite(name_or_path: str, n: int | None = None) -> Suite:
         cases,
     )
     return Suite(suite.name, suite.version, suite.description, cases[:n] if n else cases)
+
+
+def _case(raw: dict[str, Any]) -> Case:
+    checks = raw["assert"] if isinstance(raw["assert"], list) else [raw["assert"]]
+    return Case(str(raw.get("id")), str(raw["prompt"]), [typed_check(c) for c in checks])
+
+
+def read_suite_file(path: Path) -> tuple[dict[str, Any], list[tuple[dict[str, Any], int]]]:
+    """(metadata, [(case, line)]) after checking every case; JobError lists file:line issues."""
+    problems: list[str] = []
+    rows: list[tuple[Any, int]] = []
+    meta: dict[str, Any] = {"name": path.stem, "version": 1, "description": ""}
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".jsonl":
+        for i, raw in enumerate(text.splitlines(), 1):
+            if not raw.strip():
+                continue
+            try:
+                rows.append((json.loads(raw), i))
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path.name}:{i}: not a JSON object ({exc.msg})")
+    else:
+        try:
+            # BaseLoader keeps every scalar a string ("yes" stays "yes", not True).
+            node = yaml.compose(text, Loader=yaml.BaseLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = mark.line + 1 if mark else 1
+            raise JobError(f"{path.name}:{at}: not valid YAML ({exc})") from None
+        data = yaml.load(text, Loader=yaml.BaseLoader) or {}
+        if node is None or not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+            raise JobError(f"{path.name}:1: a suite needs name, version and a list of cases")
+        meta = {k: v for k, v in data.items() if k != "cases"}
+        cases_node = next(v for k, v in node.value if k.value == "cases")
+        rows = [
+            (row, item.start_mark.line + 1)
+            for row, item in zip(data["cases"], cases_node.value, strict=False)
+        ]
+    if not str(meta.get("version", "1")).isdigit():
+        problems.append(f"{path.name}:1: version must be a whole number")
+    seen: set[str] = set()
+    for i, (row, line) in enumerate(rows, 1):
+        where = f"{path.name}:{line}"
+        if not isinstance(row, dict) or "prompt" not in row or "assert" not in row:
+            problems.append(f"{where}: each case needs a prompt and an assert list")
+            continue
+        row.setdefault("id", f"case-{i}")
+        if row["id"] in seen:
+            problems.append(f"{where}: duplicate case id {row['id']!r}")
+        seen.add(str(row["id"]))
+        checks = row["assert"] if isinstance(row["assert"], list) else [row["assert"]]
+        for spec in checks:
+            problems += [f"{where}: {p}" for p in validate_check(spec)]
+    if problems:
+        raise JobError(f"The suite {path.name} has problems:\n" + "\n".join(problems))
+    return meta, rows
 
 
 def _normalise(answer: str) -> str:

@@ -9,27 +9,29 @@ that produced the most common output.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.llm import Message
+from bot.llm import Message, TransientLLMError
 from bot.trials.evals import Generate
+from bot.trials.metrics import FIGURES as FIGURE_KEYS
 from bot.trials.metrics import RunMetrics, Spread, summarize
 from core.errors import JobError
 
 LIMITS = {"models": 4, "prompt_chars": 4000, "max_tokens": 1024, "runs": 10, "settings": 4}
-OPTION_KEYS = {
-    "temperature": float,
-    "top_p": float,
-    "top_k": int,
-    "seed": int,
-    "max_tokens": int,
-    "ctx": int,
+# name -> (type, low, high): every value is checked before anything is queued.
+OPTION_KEYS: dict[str, tuple[type, float, float]] = {
+    "temperature": (float, 0.0, 2.0),
+    "top_p": (float, 0.0, 1.0),
+    "top_k": (int, 1, 1000),
+    "seed": (int, 0, 2**31 - 1),
+    "max_tokens": (int, 1, LIMITS["max_tokens"]),
+    "ctx": (int, 256, 131072),
 }
+DEFAULT_MAX_TOKENS = 256
 _OLLAMA_NAMES = {"max_tokens": "num_predict", "ctx": "num_ctx"}
 
 
@@ -72,6 +74,27 @@ def ollama_options(options: dict[str, Any]) -> dict[str, Any]:
     return {_OLLAMA_NAMES.get(k, k): v for k, v in options.items()}
 
 
+def typed(key: str, raw: str, kind: type, low: float, high: float) -> Any:
+    """``raw`` as a ``kind`` within [low, high]; JobError naming the parameter otherwise."""
+    word = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise JobError(f"{key} must be {word} from {low:g} to {high:g} (got {raw!r}).") from None
+    if not low <= value <= high:
+        raise JobError(f"{key} must be {word} from {low:g} to {high:g} (got {raw!r}).")
+    return value
+
+
+def context_for(prompt: str, options: dict[str, Any]) -> int:
+    """num_ctx enough for the prompt and the reply: a power of two, at least 2048."""
+    need = len(prompt) // 2 + int(options.get("max_tokens", DEFAULT_MAX_TOKENS)) + 256
+    size = 2048
+    while size < need:
+        size *= 2
+    return int(options.get("ctx") or size)
+
+
 def setting(text: str) -> dict[str, Any]:
     """One decoding setting: "greedy" or "top_p=0.9" (several joined by '+')."""
     if text == "greedy":
@@ -84,7 +107,7 @@ def setting(text: str) -> dict[str, Any]:
                 f"Unknown decoding setting {part!r}; "
                 "use greedy, temperature=, top_p=, top_k=, seed=."
             )
-        out[key] = OPTION_KEYS[key](value)
+        out[key] = typed(key, value, *OPTION_KEYS[key])
     return out
 
 
@@ -100,20 +123,31 @@ def parse_trial(args: str) -> TrialSpec:
     )
     if len(words) < 2:
         raise JobError(usage)
-    models = [m for m in re.split(r"[,\s]+", words[0]) if m]
+    # "Llama 3.1 8B" (quoted) is one model; several are separated by commas.
+    models = [m.strip() for m in words[0].split(",") if m.strip()]
     prompt_words, options, compare, runs, rank = [], {}, [], 3, "output_tps"
+    problems: list[str] = []
     for word in words[1:]:
         key, eq, value = word.partition("=")
-        if eq and key == "runs":
-            runs = int(value)
-        elif eq and key == "compare":
-            compare = [s for s in value.split(",") if s]
-        elif eq and key == "rank":
-            rank = value
-        elif eq and key in OPTION_KEYS:
-            options[key] = OPTION_KEYS[key](value)
-        else:
-            prompt_words.append(word)
+        try:
+            if eq and key == "runs":
+                runs = typed("runs", value, int, 1, LIMITS["runs"])
+            elif eq and key == "compare":
+                compare = [s for s in value.split(",") if s]
+                for s in compare:
+                    setting(s)
+            elif eq and key == "rank":
+                if value not in FIGURE_KEYS:
+                    raise JobError(f"rank must be one of {', '.join(FIGURE_KEYS)} (got {value!r}).")
+                rank = value
+            elif eq and key in OPTION_KEYS:
+                options[key] = typed(key, value, *OPTION_KEYS[key])
+            else:
+                prompt_words.append(word)
+        except JobError as exc:
+            problems.append(exc.user_message)
+    if problems:
+        raise JobError("Nothing was queued: " + " ".join(problems))
     spec = TrialSpec(models, " ".join(prompt_words), runs, options, compare, rank)
     check_limits(spec)
     return spec
@@ -140,6 +174,16 @@ def check_limits(spec: TrialSpec) -> None:
         raise JobError("This trial is over the limits: " + "; ".join(problems) + ".")
 
 
+def _retrying(
+    generate: Generate, messages: list[Message], options: dict[str, Any]
+) -> tuple[str, float | None, dict[str, Any]]:
+    """One generation; a transient failure (5xx, dropped connection) is retried once."""
+    try:
+        return generate(messages, options)
+    except TransientLLMError:
+        return generate(messages, options)
+
+
 def run_trial(
     spec: TrialSpec,
     generate_for: Callable[[str], Generate],
@@ -155,13 +199,17 @@ def run_trial(
     messages = [Message("user", spec.prompt)]
     for arm in arms:
         generate = generate_for(arm.model)
-        options = ollama_options(arm.options)
-        _, ttft, final = generate(messages, options)
+        options = {
+            "num_predict": DEFAULT_MAX_TOKENS,
+            **ollama_options(arm.options),
+            "num_ctx": context_for(spec.prompt, arm.options),
+        }
+        _, ttft, final = _retrying(generate, messages, options)
         arm.warmup = RunMetrics.from_final(final, ttft)
         for i in range(spec.runs):
             if cancelled():
                 raise JobError("The trial was cancelled.")
-            text, ttft, final = generate(messages, options)
+            text, ttft, final = _retrying(generate, messages, options)
             arm.runs.append(RunMetrics.from_final(final, ttft))
             arm.outputs.append(text)
             if progress:

@@ -8,23 +8,33 @@ team's own evidence beside the catalog's facts.
 
 from __future__ import annotations
 
+import fcntl
+import functools
+import hashlib
 import re
 import shlex
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer, Table
 from bot.llm import OllamaChat
 from bot.trials.evals import load_suite, run_suite
-from bot.trials.inference import TrialSpec, parse_trial, run_trial
+from bot.trials.hosttags import choose_tag
+from bot.trials.inference import TrialSpec, parse_trial, run_trial, typed
 from bot.trials.jobs import JobRunner, JobStore, Notify, Owner
 from bot.trials.metrics import FIGURES, summarize
-from core.errors import CatalogError, JobError
+from core.errors import JobError
+from core.settings import Settings, mask_url
 from knowledge.catalog import Job
 from knowledge.resolve import Resolver
 
 EVAL_LIMITS = {"n": 50, "votes": 9, "models": 4}
+SECONDS_PER_CALL = 5.0  # a job may make at most job_timeout / 5 s model calls
+KEEP_ALIVE = "5m"
 FIGURE_NAMES = {
     "load_s": "load s",
     "ttft_s": "TTFT s",
@@ -34,6 +44,20 @@ FIGURE_NAMES = {
     "total_s": "total s",
     "output_tokens": "output tokens",
 }
+
+
+@contextmanager
+def host_lock(host: str, directory: Path | None = None) -> Iterator[None]:
+    """One trial at a time per Ollama host, across processes (an flock on a shared file)."""
+    name = hashlib.sha256(host.encode()).hexdigest()[:16]
+    path = (directory or Path(tempfile.gettempdir())) / f"advisor-ollama-{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Trials:
@@ -46,21 +70,42 @@ class Trials:
         store: JobStore,
         concurrency: int = 1,
         timeout: float = 120.0,
+        headers: Mapping[str, str] | None = None,
+        suites_dir: Path | None = None,
+        job_timeout: float = 900.0,
+        lock_dir: Path | None = None,
+        memory_gb: float = 24.0,
     ) -> None:
         self.host = host
         self.resolver = resolver
         self.timeout = timeout
-        self.runner = JobRunner(store, self._execute, concurrency=concurrency)
+        self.headers = dict(headers or {})
+        self.suites_dir = suites_dir
+        self.lock_dir = lock_dir
+        self.memory_gb = memory_gb
+        self.max_calls = int(job_timeout // SECONDS_PER_CALL)
+        self.runner = JobRunner(store, self._execute, concurrency=concurrency, timeout=job_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, resolver: Resolver, store: JobStore) -> Trials:
+        """Trials on the configured host with its timeout, headers, suites and job limit."""
+        return cls(
+            settings.ollama_host,
+            resolver,
+            store,
+            timeout=settings.ollama_timeout,
+            headers=settings.ollama_header_map(),
+            suites_dir=settings.suites_dir,
+            job_timeout=settings.job_timeout,
+            lock_dir=settings.data_dir,
+        )
 
     def tag(self, name: str) -> str:
-        """The Ollama tag for a catalog name (tags pass through unchanged)."""
-        if ":" in name:
-            return name
-        try:
-            variant = self.resolver.resolve(name).variant
-        except CatalogError:
-            return name
-        return variant.ollama_tags[0] if variant.ollama_tags else name
+        """The Ollama tag for a name, matched against the tags the host has."""
+        return choose_tag(name, self._host_tags(), self.resolver, self.memory_gb).tag
+
+    def _host_tags(self) -> list[dict[str, Any]]:
+        return self._client("-").installed()
 
     def evidence(self, tags: list[str]) -> dict[str, str]:
         """The latest finished trial figures per Ollama tag: the team's own evidence."""
@@ -79,27 +124,35 @@ class Trials:
         return found
 
     def _client(self, model: str) -> OllamaChat:
-        return OllamaChat(self.host, model, self.timeout)
+        return OllamaChat(self.host, model, self.timeout, self.headers)
 
-    def missing(self, tags: list[str]) -> list[str]:
-        """Tags not on the Ollama host (``name`` and ``name:latest`` are the same)."""
-        installed = set(self._client("-").installed())
-        installed |= {t.removesuffix(":latest") for t in installed}
-        return [t for t in tags if t not in installed]
+    def _resolve(self, names: list[str], question: str) -> tuple[list[str], Answer | None]:
+        """Host tags for the names, or an answer saying what to pull (and how big it is)."""
+        host = self._host_tags()
+        choices = [choose_tag(n, host, self.resolver, self.memory_gb) for n in names]
+        absent = [c for c in choices if not c.present]
+        if not absent:
+            return [c.tag for c in choices], None
+        notes = "; ".join(c.note for c in absent if c.note)
+        text = (
+            f"Not on the Ollama host {mask_url(self.host)}: "
+            + ", ".join(f"{c.name} (would pull {c.tag})" for c in absent)
+            + f". An admin can fetch it with `/trial pull {absent[0].tag}`, then run it again."
+        )
+        return [], _text(question, text + (f" Note: {notes}." if notes else ""))
 
     def submit_trial(self, args: str, owner: Owner, notify: Notify | None = None) -> Answer:
         """Queue a /trial; answer at once with the job id and queue position."""
         spec = parse_trial(args)
-        tags = [self.tag(m) for m in spec.models]
-        absent = self.missing(tags)
-        if absent:
-            return _text(
-                args,
-                (
-                    f"Not on the Ollama host {self.host}: {', '.join(absent)}. An admin can "
-                    f"fetch it with `/trial pull {absent[0]}`, then run the trial again."
-                ),
+        arms = len(spec.compare) or len(spec.models)
+        if arms * (spec.runs + 1) > self.max_calls:
+            raise JobError(
+                f"This trial needs {arms * (spec.runs + 1)} model calls; a job may make at most "
+                f"{self.max_calls} in its time limit. Use fewer runs or models."
             )
+        tags, refusal = self._resolve(spec.models, args)
+        if refusal is not None:
+            return refusal
         data = {**asdict(spec), "models": tags}
         job, position = self.runner.submit("trial", data, owner, notify)
         return _text(
@@ -114,25 +167,31 @@ class Trials:
         if not words:
             raise JobError("Usage: /eval MODEL[,MODEL] suite=math [n=20] [cot=on] [votes=5]")
         opts = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-        models = [self.tag(m) for m in re.split(r"[,\s]+", words[0]) if m]
-        n, votes = int(opts.get("n", 20)), int(opts.get("votes", 1))
-        if (
-            len(models) > EVAL_LIMITS["models"]
-            or n > EVAL_LIMITS["n"]
-            or votes > EVAL_LIMITS["votes"]
-        ):
+        names = [m for m in re.split(r"\s*,\s*", words[0]) if m]
+        problems = []
+        n = votes = 1
+        for key, default, high in (("n", "20", EVAL_LIMITS["n"]), ("votes", "1", 9)):
+            try:
+                value = typed(key, opts.get(key, default), int, 1, high)
+            except JobError as exc:
+                problems.append(exc.user_message)
+                continue
+            n, votes = (value, votes) if key == "n" else (n, value)
+        if len(names) > EVAL_LIMITS["models"]:
+            problems.append(f"Evals take at most {EVAL_LIMITS['models']} models.")
+        if opts.get("cot", "off") not in ("on", "off", "yes", "no", "true", "false"):
+            problems.append(f"cot must be on or off (got {opts['cot']!r}).")
+        if problems:
+            raise JobError("Nothing was queued: " + " ".join(problems))
+        if len(names) * n * votes > self.max_calls:
             raise JobError(
-                f"Evals take at most {EVAL_LIMITS['models']} models, n={EVAL_LIMITS['n']} cases "
-                f"and votes={EVAL_LIMITS['votes']}."
+                f"This eval needs {len(names) * n * votes} model calls; a job may make at most "
+                f"{self.max_calls} in its time limit. Lower n or votes."
             )
-        suite = load_suite(opts.get("suite", "math"), n)
-        absent = self.missing(models)
-        if absent:
-            return _text(
-                args,
-                f"Not on the Ollama host: {', '.join(absent)}. An admin can run "
-                f"`/trial pull {absent[0]}` first.",
-            )
+        suite = load_suite(opts.get("suite", "math"), n, self.suites_dir)
+        models, refusal = self._resolve(names, args)
+        if refusal is not None:
+            return refusal
         data = {
             "models": models,
             "suite": opts.get("suite", "math"),
@@ -162,10 +221,36 @@ class Trials:
         self, job: Job, progress: Callable[[str], None], cancelled: Callable[[], bool]
     ) -> dict[str, Any]:
         def generate_for(model: str) -> Any:
-            return self._client(model).generate
+            return functools.partial(self._client(model).generate, keep_alive=KEEP_ALIVE)
 
+        with host_lock(self.host, self.lock_dir):
+            return self._execute_locked(job, generate_for, progress, cancelled)
+
+    def _model_facts(self, tag: str) -> dict[str, Any]:
+        """Digest, quantization and parameter size of a tag, from /api/tags and /api/show."""
+        entry = next((e for e in self._host_tags() if e.get("model") == tag), {})
+        try:
+            details = self._client(tag).show(tag).get("details") or {}
+        except JobError:
+            details = {}
+        except Exception:  # noqa: BLE001 - metadata is best effort, the figures are not
+            details = entry.get("details") or {}
+        return {
+            "digest": (entry.get("digest") or "")[:12] or None,
+            "quantization": details.get("quantization_level"),
+            "parameter_size": details.get("parameter_size"),
+        }
+
+    def _execute_locked(
+        self,
+        job: Job,
+        generate_for: Callable[[str], Any],
+        progress: Callable[[str], None],
+        cancelled: Callable[[], bool],
+    ) -> dict[str, Any]:
         if job.kind == "trial":
             arms = run_trial(TrialSpec(**job.spec), generate_for, progress, cancelled)
+            facts = {tag: self._model_facts(tag) for tag in {a.model for a in arms}}
             return {
                 "arms": [
                     {
@@ -177,12 +262,13 @@ class Trials:
                         "repeatability": a.repeatability,
                         "outputs": a.outputs,
                         "load_s": a.warmup.load_s if a.warmup else None,
+                        **facts[a.model],
                     }
                     for a in arms
                 ]
             }
         spec: dict[str, Any] = job.spec
-        suite = load_suite(spec["suite"], spec["n"])
+        suite = load_suite(spec["suite"], spec["n"], self.suites_dir)
         scores = run_suite(
             suite,
             {m: generate_for(m) for m in spec["models"]},
@@ -213,6 +299,10 @@ def _text(question: str, text: str) -> Answer:
     return Answer(question=question, language="en", text=text)
 
 
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
 def _fmt(cell: dict[str, Any] | None) -> str:
     if not cell or cell.get("median") is None:
         return "n/a"
@@ -231,6 +321,21 @@ def render_job(job: Job, full_text: bool = False) -> Answer:
         columns = ["metric", *[a["label"] for a in arms]]
         rows = [[FIGURE_NAMES[f], *[_fmt(a["summary"][f]) for a in arms]] for f in FIGURES]
         rows.append(["repeatable outputs", *[f"{a['repeatability']:.0%}" for a in arms]])
+        rows.append(["cold load s", *[_num(a.get("load_s")) for a in arms]])
+        rows.append(
+            [
+                "model",
+                *[
+                    " ".join(
+                        str(x)
+                        for x in (a.get("parameter_size"), a.get("quantization"), a.get("digest"))
+                        if x
+                    )
+                    or "?"
+                    for a in arms
+                ],
+            ]
+        )
         limit = None if full_text else 160
         outputs = "\n".join(
             f"- **{a['label']}**: {a['outputs'][0][:limit] if a['outputs'] else ''}" for a in arms

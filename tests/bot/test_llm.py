@@ -46,4 +46,4 @@ def test_slow_server_times_out(ollama_server) -> None:  # type: ignore[no-untype
 def test_no_server_is_unavailable(closed_url: str) -> None:
     with pytest.raises(LLMUnavailable) as caught:
         list(OllamaChat(closed_url, "m", timeout=1).stream([Message("user", "hi")]))
-    assert "No Ollama server answers" in caught.value.user_message
+    assert caught.value.user_message == "The language model is not reachable right now."

@@ -7,6 +7,14 @@ with ``done_reason`` and nanosecond durations, ``/api/tags``, ``/api/show``,
 error line in the middle of a stream with status 200. Each model's behaviour is scripted:
 its reply (text or a function of the messages), per-chunk delay, an error after N chunks,
 and which metric fields to send.
+
+Failure modes (``FakeModel.failure`` or ``FakeOllama.failure`` for every path) copy what
+real deployments do: ``html`` (a proxy's login page with status 200), ``not-json`` (a
+plain-text 200 body), ``truncated`` (a JSON line cut in half, then the connection closes),
+``reset`` (the connection drops mid-stream), ``hang`` (headers, then silence),
+``drip`` (one chunk per ``chunk_delay``, forever), ``5xx`` (``fail_times`` 500s, then
+normal), ``bad-gateway`` (a proxy's HTML 502). ``FakeOllama.require_headers`` answers
+401 unless every listed header is sent; ``seen_headers`` records what each request sent.
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ class FakeModel:
     quantization: str = "Q4_K_M"
     family: str = "qwen2"
     context_length: int = 32768
+    failure: str | None = None
+    fail_times: int = 0
+    digest: str = "6a0746a1ec1a" * 5
 
 
 @dataclass
@@ -50,6 +61,11 @@ class FakeOllama:
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     pull_fails: bool = False
     version: str = "0.12.6"
+    failure: str | None = None
+    require_headers: dict[str, str] = field(default_factory=dict)
+    seen_headers: list[dict[str, str]] = field(default_factory=list)
+    active: int = 0
+    max_active: int = 0
 
     def add(self, model: FakeModel) -> FakeModel:
         self.models[model.name] = model
@@ -101,12 +117,80 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return
 
+    def _authorised(self) -> bool:
+        self.state.seen_headers.append(dict(self.headers.items()))
+        wanted = self.state.require_headers
+        if all(self.headers.get(k) == v for k, v in wanted.items()):
+            return True
+        self._json(401, {"error": "unauthorized"})
+        return False
+
+    def _raw(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _fail(self, mode: str | None, model: FakeModel | None = None) -> bool:
+        """Misbehave as ``mode`` says; True when the request was consumed."""
+        if mode is None:
+            return False
+        html = b"<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>"
+        if mode == "html":
+            self._raw(200, html, "text/html")
+        elif mode == "bad-gateway":
+            self._raw(502, html.replace(b"Sign in", b"502 Bad Gateway"), "text/html")
+        elif mode == "not-json":
+            self._raw(200, b"upstream says hello\n", "text/plain")
+        elif mode == "5xx":
+            if model is None or model.fail_times <= 0:
+                return False
+            model.fail_times -= 1
+            self._json(500, {"error": "llama runner process has terminated: signal: killed"})
+        elif mode in ("truncated", "reset", "hang", "drip"):
+            self._misbehave_stream(mode, model)
+        else:
+            return False
+        return True
+
+    def _misbehave_stream(self, mode: str, model: FakeModel | None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        name = model.name if model else "m"
+
+        def send(data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        piece = {"model": name, "done": False, "message": {"role": "assistant", "content": "Hi "}}
+        try:
+            send((json.dumps(piece) + "\n").encode())
+            if mode == "truncated":
+                send(b'{"model": "' + name.encode() + b'", "done": false, "mess\n')
+                self.wfile.write(b"0\r\n\r\n")
+            elif mode == "reset":
+                self.connection.shutdown(2)
+            elif mode == "hang":
+                time.sleep(30)
+            else:  # drip: a token every chunk_delay seconds, never done
+                delay = model.chunk_delay if model else 0.2
+                for _ in range(600):
+                    time.sleep(delay)
+                    send((json.dumps(piece) + "\n").encode())
+        except OSError:
+            return
+
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length) or b"{}")
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         self.state.requests.append((self.path, {}))
+        if not self._authorised() or self._fail(self.state.failure):
+            return
         if self.path == "/api/version":
             self._json(200, {"version": self.state.version})
         elif self.path == "/api/tags":
@@ -127,6 +211,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         body = self._body()
         self.state.requests.append((self.path, body))
+        if not self._authorised():
+            return
+        model = self.state.lookup(body.get("model", ""))
+        if self._fail(self.state.failure or (model.failure if model else None), model):
+            return
         if self.path in ("/api/chat", "/api/generate"):
             self._generate(body, chat=self.path == "/api/chat")
         elif self.path == "/api/show":
@@ -160,7 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
                 _final(model, name, "".join(pieces), len(pieces), chat, done_reason, len(messages)),
             )
             return
-        self._stream(self._chunks(model, name, pieces, chat, done_reason, len(messages)))
+        self.state.active += 1
+        self.state.max_active = max(self.state.max_active, self.state.active)
+        try:
+            self._stream(self._chunks(model, name, pieces, chat, done_reason, len(messages)))
+        finally:
+            self.state.active -= 1
 
     def _chunks(
         self, model: FakeModel, name: str, pieces: list[str], chat: bool, reason: str, n_msgs: int
@@ -243,7 +337,7 @@ def _tag(m: FakeModel) -> dict[str, Any]:
         "model": m.name,
         "modified_at": "2026-11-20T10:00:00Z",
         "size": m.size,
-        "digest": "6a0746a1ec1a" * 5,
+        "digest": m.digest,
         "details": {
             "format": "gguf",
             "family": m.family,
@@ -257,6 +351,7 @@ def _tag(m: FakeModel) -> dict[str, Any]:
 def _show(m: FakeModel) -> dict[str, Any]:
     return {
         "license": "Apache License 2.0",
+        "modified_at": "2026-11-20T10:00:00Z",
         "modelfile": f"FROM {m.name}\n",
         "parameters": "",
         "template": "{{ .Prompt }}",
