@@ -64,7 +64,7 @@ def chat() -> None:
 def serve() -> None:
     """Run Slack and/or Discord (whichever tokens are set), else the terminal chat."""
     from bot.app import build_advisor, rebuild_index
-    from bot.serve import adapters, chat_service, serve_chat
+    from bot.serve import adapters, chat_service, check_platforms, serve_chat
 
     settings = load_settings()
     chosen = adapters(settings)
@@ -74,6 +74,7 @@ def serve() -> None:
     advisor = build_advisor(settings)
     if advisor.index is not None and advisor.index.status().chunks == 0:
         rebuild_index(advisor.index, advisor.catalog)
+    check_platforms(settings, chosen)
     out.print(f"Serving on {', '.join(chosen)}. Ctrl-C to stop.")
     asyncio.run(serve_chat(chat_service(advisor, settings), settings, chosen))
 

@@ -65,6 +65,12 @@ def _add_native_precision(engine: Engine) -> None:
             conn.execute(text("ALTER TABLE variant ADD COLUMN native_precision VARCHAR"))
 
 
+def _create_chat_tables(engine: Engine) -> None:
+    """Conversations, processed event ids, rate-limit windows and job workspaces (chat)."""
+    names = ("conversation", "processedevent", "ratehit", "jobscope")
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[n] for n in names])
+
+
 MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0001_catalog_tables", _create_catalog_tables),
     ("0002_team_profiles", _create_profile_table),
@@ -72,6 +78,7 @@ MIGRATIONS: list[tuple[str, Callable[[Engine], None]]] = [
     ("0004_subscriptions", _create_subscription_table),
     ("0005_jobs", _create_job_table),
     ("0006_variant_native_precision", _add_native_precision),
+    ("0007_chat_state", _create_chat_tables),
 ]
 
 
