@@ -218,7 +218,8 @@ class ChatService:
                     "_上次对话已过去较久，这是一个新的对话。_",
                 )
             answer.text += "\n\n" + hint
-        if answer.llm.error and answer.llm.error in answer.text:
+        error = answer.llm.error or ""
+        if error and error in answer.text and re.search(r"Ollama|://", error):
             log.warning("answered without the language model: %s", answer.llm.error)
             unreachable = say(
                 answer.language, "the language model is not reachable", "语言模型无法连接"

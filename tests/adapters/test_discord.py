@@ -546,3 +546,57 @@ def test_without_the_message_content_intent_messages_are_ignored() -> None:
             return fake.calls[base:]
 
     assert asyncio.run(scenario()) == [] and service.seen == []
+
+
+def _sent_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
+    return [
+        c.body
+        for c in fake.calls
+        if c.method in ("POST", "PATCH") and isinstance(c.body, dict) and "content" in c.body
+    ]
+
+
+def test_no_message_can_ping_everyone_a_role_or_another_user() -> None:
+    hostile = "@everyone @here <@&1180000000000000050> <@1180000000000000051> which model?"
+    service = FakeService(Answer("q", "en", f"Thinking about: {hostile}", understood=hostile))
+
+    async def scenario() -> FakeDiscord:
+        async with connected(service, [], message_content=True) as (client, fake):
+            await client.tree._call(interaction(client, "ask", {"question": hostile}))
+            gateway(client).parse_message_create(_user_message(DM_ID, hostile, guild=False))
+            await _settled(fake, len(fake.calls) + 2)
+            return fake
+
+    fake = asyncio.run(scenario())
+    bodies = _sent_bodies(fake)
+    assert bodies and any("@everyone" in json.dumps(b) for b in bodies)
+    for body in bodies:
+        mentions = body.get("allowed_mentions")
+        assert mentions is not None and mentions["parse"] == [], body
+        assert not mentions.get("users") and not mentions.get("roles")
+    replies = [b for b in bodies if b.get("message_reference")]
+    assert replies and all(b["allowed_mentions"].get("replied_user") for b in replies)
+
+
+def test_a_missing_thread_permission_still_answers_in_the_channel() -> None:
+    service = FakeService(Answer("q", "en", "Mistral 7B fits."))
+    question = _user_message(CHANNEL_ID, f"<@{BOT_ID}> which 7B model?", mentions=[BOT_USER])
+
+    async def scenario() -> list[Call]:
+        async with connected(service, [], message_content=True) as (client, fake):
+            fake.refuse = {"/threads": 403}
+            state = gateway(client)
+            state._add_guild_from_data({
+                "id": str(GUILD_ID), "name": "team", "owner_id": str(USER_ID),
+                "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0}],
+                "roles": [], "members": [], "threads": [],
+            })  # fmt: skip
+            base = len(fake.calls)
+            state.parse_message_create(question)
+            await _settled(fake, base + 3)
+            return fake.calls[base:]
+
+    refused, placeholder, answer = asyncio.run(scenario())
+    assert refused.path.endswith("/threads")
+    assert placeholder.path == f"/channels/{CHANNEL_ID}/messages"
+    assert "Mistral 7B fits." in str(answer.body["embeds"])

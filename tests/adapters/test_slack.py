@@ -249,8 +249,10 @@ def test_trial_is_queued_and_results_arrive_in_the_thread(  # type: ignore[no-un
         assert (
             await http.post("/slack/events", content=body, headers=_signed(body))
         ).status_code == 200
-        await _until(lambda: any("Trial" in json.dumps(p) and ": done" in json.dumps(p)
-                                 for p in state.called("chat.postMessage") + state.called("chat.update")))  # fmt: skip
+        sent = lambda: state.called("chat.postMessage") + state.called("chat.update")  # noqa: E731
+        await _until(
+            lambda: any("Trial" in json.dumps(p) and ": done" in json.dumps(p) for p in sent())
+        )
 
     state = _run(service, scenario)
     queued = json.dumps(_final(state)[0]["blocks"])

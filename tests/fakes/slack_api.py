@@ -23,7 +23,10 @@ class SlackState:
     server_error_next: set[str] = field(default_factory=set)
     #: method -> Slack error code answered once (e.g. "not_in_channel", "invalid_auth")
     refuse_next: dict[str, str] = field(default_factory=dict)
-    scopes: str = "app_mentions:read,channels:history,groups:history,im:history,mpim:history,chat:write,commands"
+    scopes: str = (
+        "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
+        "chat:write,commands"
+    )
     next_ts: int = 1000
 
     def called(self, method: str) -> list[dict[str, Any]]:
