@@ -220,11 +220,11 @@ class ChatService:
             answer.text += "\n\n" + hint
         error = answer.llm.error or ""
         if error and error in answer.text and re.search(r"Ollama|://", error):
-            log.warning("answered without the language model: %s", answer.llm.error)
+            log.warning("answered without the language model: %s", error)
             unreachable = say(
                 answer.language, "the language model is not reachable", "语言模型无法连接"
             )
-            answer.text = answer.text.replace(answer.llm.error, unreachable)
+            answer.text = answer.text.replace(error, unreachable)
         answer.text = public_text(answer.text)
         return answer
 

@@ -100,7 +100,7 @@ class EventLog:
         except IntegrityError:
             return False
         with session_scope(self.engine) as session:
-            session.exec(delete(ProcessedEvent).where(ProcessedEvent.seen_at < now - EVENT_MEMORY))  # type: ignore[call-overload,arg-type]
+            session.exec(delete(ProcessedEvent).where(ProcessedEvent.seen_at < now - EVENT_MEMORY))  # type: ignore[arg-type]
         return True
 
 
@@ -130,9 +130,9 @@ class RateLimiter:
             window.append(now)
             return 0.0
         with session_scope(self.engine) as session:
-            session.exec(delete(RateHit).where(RateHit.key == user, RateHit.at <= now - 60))  # type: ignore[call-overload,arg-type]
+            session.exec(delete(RateHit).where(RateHit.key == user, RateHit.at <= now - 60))  # type: ignore[arg-type]
             count, first = session.exec(
-                select(func.count(), func.min(RateHit.at)).where(RateHit.key == user)  # type: ignore[call-overload]
+                select(func.count(), func.min(RateHit.at)).where(RateHit.key == user)
             ).one()
             if count >= self.per_minute:
                 return 60 - (now - float(first))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -205,7 +206,8 @@ class SlackAdvisor:
                 sent = await self.call(
                     origin,
                     "chat.postMessage",
-                    lambda blocks=blocks: client.chat_postMessage(
+                    functools.partial(
+                        client.chat_postMessage,
                         channel=origin.ctx.channel,
                         thread_ts=root,
                         text=fallback_text(answer),
