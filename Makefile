@@ -63,3 +63,4 @@ clean:
 
 docs: setup
 	$(PY) -c "from bot.commands import reference_markdown; print(reference_markdown(), end='')" > docs/commands.md
+	$(PY) -c "from bot.adapters.slack_manifest import manifest_yaml; print(manifest_yaml(), end='')" > bot/adapters/slack_manifest.yaml

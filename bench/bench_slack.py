@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from stats import percentile  # noqa: E402
 
-from bot.adapters.slack_bot import ChannelPacer, asgi_app, build_app, web_client  # noqa: E402
+from bot.adapters.slack_bot import ChannelPacer, build_app, web_client  # noqa: E402
+from bot.adapters.slack_serve import asgi_app  # noqa: E402
 from bot.advisor import Advisor  # noqa: E402
 from bot.chat_service import ChatService, RateLimiter  # noqa: E402
 from bot.profiles import ProfileStore  # noqa: E402

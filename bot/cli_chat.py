@@ -67,7 +67,7 @@ def serve() -> None:
     import threading
 
     from bot.app import build_advisor, rebuild_index, warm_index
-    from bot.serve import adapters, chat_service, serve_chat
+    from bot.serve import adapters, chat_service, check_platforms, serve_chat
     from core.settings import load_settings
 
     settings = load_settings()
@@ -75,6 +75,7 @@ def serve() -> None:
     if not chosen:
         chat()
         return
+    check_platforms(settings, chosen)  # a wrong token or scope ends start-up with what to fix
     advisor = build_advisor(settings)
     if advisor.index is not None and advisor.index.status().chunks == 0:
         rebuild_index(advisor.index, advisor.catalog)

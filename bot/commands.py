@@ -23,11 +23,41 @@ class UsageError(AdvisorError):
 
 @dataclass(frozen=True)
 class Command:
+    """One command: its grammar name, help, and its names on each chat platform."""
+
     name: str
     usage: str
     summary: str
     example: str
     aliases: tuple[str, ...] = ()
+    slack: str = ""  # Slack slash command (default "/<name>")
+    discord: str = ""  # Discord slash command (default "<name>")
+    admin: bool = False  # Discord hides it from members without Manage Server by default
+    hint: str = ""  # Slack usage hint (default: the usage without the command)
+
+    @property
+    def slack_name(self) -> str:
+        """The command as Slack users type it."""
+        return self.slack or f"/{self.name}"
+
+    @property
+    def discord_name(self) -> str:
+        """The command's name in the Discord command tree."""
+        return self.discord or self.name
+
+    @property
+    def brief(self) -> str:
+        """The summary's first sentence, at most 100 characters (Discord's limit)."""
+        first = self.summary.split(". ")[0].rstrip(".")
+        return first if len(first) <= 100 else first[:99] + "…"
+
+    def usage_on(self, platform: str) -> str:
+        """The usage line with the command as typed on ``platform``."""
+        rest = self.usage.partition(" ")[2]
+        name = {"slack": self.slack_name, "discord": "/" + self.discord_name}.get(
+            platform, "/" + self.name
+        )
+        return f"{name} {rest}".strip()
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -36,6 +66,7 @@ COMMANDS: tuple[Command, ...] = (
         "/ask QUESTION",
         "Ask anything, in English or Chinese (plain text works too).",
         "/ask which open model can we use commercially on one 24 GB GPU?",
+        slack="/advisor",
     ),
     Command(
         "recommend",
@@ -61,12 +92,16 @@ COMMANDS: tuple[Command, ...] = (
         "Every rule that speaks for or against a model.",
         "/why-not llama2-70b-chat commercial 900M users",
         aliases=("whynot", "why"),
+        slack="/whynot",
+        discord="whynot",
     ),
     Command(
         "trial",
         '/trial MODEL[,MODEL] "PROMPT" [runs=3] [temperature=0.2] [max_tokens=256] [compare=...]',
         "Run a prompt on models through Ollama and compare speed (TTFT, tok/s) and outputs.",
         '/trial qwen2.5:7b,mistral "Summarize: ..." runs=3',
+        admin=True,
+        hint='qwen2.5:7b,mistral "Summarize ..." runs=3 | pull TAG | cancel ID',
     ),
     Command(
         "eval",
@@ -74,6 +109,7 @@ COMMANDS: tuple[Command, ...] = (
         "Score models on a small eval suite (math, format, extraction, classification, chinese, "
         "summarization or your own).",
         "/eval qwen2.5:7b,mistral suite=math n=20",
+        admin=True,
     ),
     Command(
         "digest",
@@ -82,8 +118,15 @@ COMMANDS: tuple[Command, ...] = (
         "to a weekly post.",
         "/digest days=14",
     ),
-    Command("jobs", "/jobs", "Recent trial and eval jobs and their status.", "/jobs"),
-    Command("help", "/help", "This list.", "/help"),
+    Command("jobs", "/jobs", "Recent trial and eval jobs in this workspace.", "/jobs"),
+    Command(
+        "llm-profile",
+        "/llm-profile [show] | set gpu=4090 gpus=2 commercial=yes language=zh [scope=workspace]"
+        " | clear",
+        "Show or set this channel's defaults (GPUs, commercial use, language, model).",
+        "/llm-profile set gpu=4090 gpus=2 commercial=yes",
+    ),
+    Command("help", "/help", "This list.", "/help", slack="/advisor-help"),
 )
 _BY_NAME = {alias: c for c in COMMANDS for alias in (c.name, *c.aliases)}
 
@@ -194,10 +237,28 @@ def understand_request(request: Request, extractor: Extractor) -> Understanding:
     raise UsageError(f"Usage: {request.command.usage}")
 
 
-def help_text() -> str:
-    """The command list, for /help and the terminal."""
+def on_platform(platform: str, name: str) -> Command | None:
+    """The command a platform's slash command name stands for ("/whynot" on Slack)."""
+    for c in COMMANDS:
+        if name in (c.slack_name if platform == "slack" else c.discord_name, "/" + c.name):
+            return c
+    return None
+
+
+def grammar_text(platform: str, name: str, text: str) -> str:
+    """A platform slash command and its text in the shared grammar ("/whynot x" -> "/why-not x")."""
+    command = on_platform(platform, name)
+    if command is None:
+        raise UsageError(f"Unknown command {name}.")
+    if command.name == "ask":
+        return text.strip() or "/help"
+    return f"/{command.name} {text}".strip()
+
+
+def help_text(platform: str = "terminal") -> str:
+    """The command list with the names as typed on ``platform``, for /help."""
     lines = ["Commands (or just ask in plain English or Chinese):"]
-    lines += [f"  {c.usage:<48} {c.summary}" for c in COMMANDS]
+    lines += [f"  {c.usage_on(platform):<48} {c.summary}" for c in COMMANDS]
     return "\n".join(lines)
 
 
@@ -215,6 +276,12 @@ def reference_markdown() -> str:
             f"Example: `{c.example}`",
             "",
         ]
+        lines += [f"Slack: `{c.slack_name}` · Discord: `/{c.discord_name}`", ""]
+        if c.admin:
+            lines += [
+                "Discord shows it to members with Manage Server unless an admin allows more.",
+                "",
+            ]
         if c.aliases:
             lines += [f"Also: {', '.join('/' + a for a in c.aliases)}", ""]
     return "\n".join(lines)

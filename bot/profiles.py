@@ -26,6 +26,11 @@ from rules.requirements import Requirements
 FIELDS = ("gpu", "gpu_count", "vram_gib", "commercial", "open_weights", "language", "ollama_model")
 _KEYS = {"gpus": "gpu_count", "vram": "vram_gib", "model": "ollama_model", "lang": "language"}
 _TRUE, _FALSE = {"yes", "true", "on", "1", "是"}, {"no", "false", "off", "0", "否"}
+#: Allowed ranges of the numeric fields: (setting name users type, lowest, highest).
+RANGES: dict[str, tuple[str, float, float]] = {
+    "gpu_count": ("gpus", 1, 64),
+    "vram_gib": ("vram", 1, 2048),
+}
 
 
 class ProfileError(AdvisorError):
@@ -56,15 +61,28 @@ class ProfileStore:
         ).first()
 
     def effective(self, platform: str, workspace: str, channel: str) -> dict[str, Any]:
-        """Workspace defaults overlaid with the channel's own, without empty fields."""
+        """Workspace defaults overlaid with the channel's own, without empty fields.
+
+        A stored value that is no longer valid (saved by an older version, or edited in the
+        database) is left out and named in ``ignored`` instead of failing every question.
+        """
         merged: dict[str, Any] = {}
+        ignored: list[str] = []
         with Session(self.engine) as session:
             for scope in (Scope(platform, workspace), Scope(platform, workspace, channel)):
                 row = self._row(session, scope)
-                if row is not None:
-                    merged.update(
-                        {f: getattr(row, f) for f in FIELDS if getattr(row, f) is not None}
-                    )
+                if row is None:
+                    continue
+                for name in FIELDS:
+                    value = getattr(row, name)
+                    if value is None:
+                        continue
+                    if check_stored(name, value):
+                        ignored.append(f"{_NAMES.get(name, name)}={value}")
+                    else:
+                        merged[name] = value
+        if ignored:
+            merged["ignored"] = ignored
         return merged
 
     def set(self, scope: Scope, values: dict[str, Any], user: str) -> dict[str, Any]:
@@ -111,15 +129,43 @@ class ProfileStore:
             if raw not in _TRUE | _FALSE:
                 raise ProfileError(f"{field} must be yes or no, not {raw!r}.")
             return raw in _TRUE
-        if field in ("gpu_count", "vram_gib"):
+        if field in RANGES:
+            name, low, high = RANGES[field]
             try:
                 number = float(raw.rstrip("gib"))
             except ValueError:
-                raise ProfileError(f"{field} must be a number, not {raw!r}.") from None
+                raise ProfileError(
+                    f"{name} must be a number from {low:g} to {high:g}, not {raw!r}."
+                ) from None
+            if field == "gpu_count" and number != int(number):
+                raise ProfileError(f"{name} must be a whole number from 1 to 64, not {raw!r}.")
+            problem = check_stored(field, number)
+            if problem:
+                raise ProfileError(problem)
             return int(number) if field == "gpu_count" else number
         if field == "language" and raw not in ("en", "zh"):
             raise ProfileError("language must be en or zh.")
+        if field == "ollama_model" and not re.fullmatch(r"[a-z0-9][\w.\-/:]{0,99}", raw):
+            raise ProfileError("model must be an Ollama tag such as qwen2.5:7b.")
         return raw
+
+
+_NAMES = {"gpu_count": "gpus", "vram_gib": "vram", "ollama_model": "model"}
+
+
+def check_stored(field: str, value: Any) -> str:
+    """Why a stored profile value is out of range ("" when it is fine)."""
+    if field in RANGES:
+        name, low, high = RANGES[field]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            return f"{name} must be from {low:g} to {high:g}, not {value!r}."
+    if field == "language" and value not in ("en", "zh"):
+        return "language must be en or zh."
+    return ""
 
 
 def requirements_from(profile: dict[str, Any]) -> Requirements:
@@ -142,4 +188,6 @@ def describe(profile: dict[str, Any]) -> str:
         parts.append(f"answers in {profile['language']}")
     if profile.get("ollama_model"):
         parts.append(f"model {profile['ollama_model']}")
+    if profile.get("ignored"):
+        parts.append(f"ignored invalid {', '.join(profile['ignored'])}")
     return ", ".join(parts)

@@ -41,8 +41,9 @@ def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
         advisor,
         ProfileStore(engine, advisor.catalog),
         AccessPolicy(frozenset(settings.admin_users), frozenset(settings.admin_roles)),
-        RateLimiter(settings.rate_limit_per_minute),
+        RateLimiter(settings.rate_limit_per_minute, engine=engine),
         trials,
+        workers=settings.chat_workers,
     )
 
 
@@ -61,14 +62,25 @@ def adapters(settings: Settings) -> list[str]:
     return chosen
 
 
+def check_platforms(settings: Settings, chosen: list[str]) -> None:
+    """Before serving: a wrong token, missing scope or unreachable Slack ends start-up."""
+    if "slack" in chosen and settings.slack_bot_token:
+        from bot.adapters.slack_serve import check_slack
+
+        team = check_slack(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        log.info("Slack token accepted for %s", team)
+
+
 def _slack(service: ChatService, settings: Settings) -> Coroutine[Any, Any, None]:
-    from bot.adapters.slack_bot import asgi_app, build_app, run_socket_mode
+    from bot.adapters.slack_bot import build_app, web_client
+    from bot.adapters.slack_serve import asgi_app, run_socket_mode
 
     assert settings.slack_bot_token is not None
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
-    app, _ = build_app(service, settings.slack_bot_token.get_secret_value(), secret)
+    token = settings.slack_bot_token.get_secret_value()
+    app, _ = build_app(service, token, secret, web_client(token, settings.slack_api_url))
     if settings.slack_app_token:
         return run_socket_mode(app, settings.slack_app_token.get_secret_value())
     import uvicorn
@@ -80,12 +92,16 @@ def _slack(service: ChatService, settings: Settings) -> Coroutine[Any, Any, None
 
 
 def _discord(service: ChatService, settings: Settings) -> Coroutine[Any, Any, None]:
-    from bot.adapters.discord_bot import run_discord
+    from bot.adapters.discord_commands import run_discord
 
     assert settings.discord_token is not None
     names = sorted({*service.advisor.catalog.variants, *service.advisor.catalog.families})
     return run_discord(
-        service, settings.discord_token.get_secret_value(), names, settings.discord_message_content
+        service,
+        settings.discord_token.get_secret_value(),
+        names,
+        settings.discord_message_content,
+        settings.discord_guild_id,
     )
 
 
@@ -96,9 +112,10 @@ def digest_poster(service: ChatService, settings: Settings) -> Callable[[Subscri
         profile = service.profiles.effective(sub.platform, sub.workspace, sub.channel)
         answer = digest_answer(service.advisor, service.profiles.engine, 7, profile, sub.language)
         if sub.platform == "slack" and settings.slack_bot_token:
-            from bot.adapters.slack_bot import post_answer as post_slack
+            from bot.adapters.slack_serve import post_answer as post_slack
 
-            post_slack(settings.slack_bot_token.get_secret_value(), sub.channel, answer)
+            token = settings.slack_bot_token.get_secret_value()
+            post_slack(token, sub.channel, answer, settings.slack_api_url)
         elif sub.platform == "discord" and settings.discord_token:
             from bot.adapters.discord_bot import post_answer as post_discord
 

@@ -64,10 +64,13 @@ class Settings(BaseSettings):
     )
     rules_dir: Path | None = Field(default=None, description="Directory of team rule packs")
     admin_users: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="User ids allowed risky actions (empty: everyone)"
+        default_factory=list,
+        description="Platform user ids allowed risky actions, e.g. U0123ABC or discord:1180... "
+        "(empty, with no admin roles: everyone)",
     )
     admin_roles: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Roles allowed risky actions"
+        default_factory=list,
+        description="Discord role ids allowed risky actions (Developer Mode -> Copy Role ID)",
     )
     rate_limit_per_minute: int = Field(
         default=10, ge=1, description="Questions per user per minute"
@@ -76,9 +79,20 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_http_port: int = Field(default=3000, description="Port for Slack HTTP mode")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack Web API base URL (GovSlack: https://slack-gov.com/api/)",
+    )
+    chat_workers: int = Field(
+        default=8, ge=1, le=64, description="Chat answers worked out at once (answer pool size)"
+    )
     discord_token: SecretStr | None = None
     discord_message_content: bool = Field(
         default=False, description="Answer mentions and DMs (needs the message content intent)"
+    )
+    discord_guild_id: int | None = Field(
+        default=None,
+        description="Sync slash commands to this one server only (instant; for trying the bot)",
     )
     hf_token: SecretStr | None = None
     hf_endpoint: str = Field(default="https://huggingface.co", description="Hugging Face Hub")

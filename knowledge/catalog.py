@@ -214,3 +214,38 @@ class DigestSubscription(SQLModel, table=True):
     created_by: str = ""
     created_at: str = ""  # ISO 8601 in UTC, like the other tables' timestamps
     last_week_key: str = ""  # e.g. "2026-W48"; empty until the first post
+
+
+class Conversation(SQLModel, table=True):
+    """One person's conversation in one chat thread (or DM): what a follow-up refines.
+
+    ``key`` is platform:workspace:channel:thread:user; the state is the advisor's Thread
+    (requirements, models, intent, recent messages) as JSON, so restarts and replicas share it.
+    """
+
+    key: str = Field(primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: float = Field(default=0.0, index=True)  # seconds since the epoch
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """A chat platform event already answered; a retry or a second replica skips it."""
+
+    id: str = Field(primary_key=True)
+    seen_at: float = Field(default=0.0, index=True)
+
+
+class RateHit(SQLModel, table=True):
+    """One question a user asked, for the per-user rate-limit window shared by replicas."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True)
+    at: float = Field(index=True)
+
+
+class JobScope(SQLModel, table=True):
+    """Which chat workspace a job belongs to, so /jobs and cancel stay within it."""
+
+    job_id: str = Field(primary_key=True)
+    platform: str = Field(index=True)
+    workspace: str = Field(index=True)

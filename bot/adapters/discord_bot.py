@@ -10,9 +10,14 @@ with the privileged message-content intent) take the same path with a placeholde
 in a thread created from the mention, or in the DM; replies in a thread the bot created
 continue that conversation.
 
-Handlers never let an exception escape: the service already turns advisor failures into
-friendly answers, Discord HTTP errors are logged, and anything else becomes an incident id.
-This is the only module besides tests that imports discord.
+Safety and delivery: the client sends ``AllowedMentions.none()`` with every message, so
+echoed ``@everyone``, ``@here``, role or user mentions ping no one; a reply to a message
+mentions only its author. A refused edit (a missing permission, an expired token) falls
+back to a new message, a refused thread to a reply in the channel, and every refusal is
+logged with guild, channel, user and interaction ids. Usage errors, denials and rate-limit
+notices are ephemeral. Job progress edits one message in place. Handlers never let an
+exception escape. The slash command tree is built from the registry (bot/adapters/
+discord_commands.py). Only bot/adapters imports discord.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -42,6 +47,8 @@ _MENTION = re.compile(r"<@!?(\d+)>\s*")
 
 #: Shows one message's content and embeds (edits the response, or sends a new message).
 Show = Callable[[str, list[discord.Embed]], Awaitable[Any]]
+#: Posts a message that arrives later and returns it (so progress can edit it).
+Later = Callable[[str, list[discord.Embed]], Awaitable[discord.Message | None]]
 
 
 def matching_names(names: Sequence[str], typed: str, limit: int = MAX_CHOICES) -> list[str]:
@@ -61,9 +68,20 @@ def command_text(name: str, *parts: str | None, hardware: str | None = None) -> 
 
 
 def _roles(user: discord.abc.User) -> frozenset[str]:
+    """Role ids (never names: anyone with Manage Roles can name a role anything)."""
     if isinstance(user, discord.Member):
-        return frozenset(r.name for r in user.roles if not r.is_default())
+        ids = [r.id for r in user.roles if not r.is_default()]
+        ids += list(getattr(user, "_roles", []))
+        guild = user.guild.id
+        return frozenset({str(i) for i in ids} | {f"{guild}:{i}" for i in ids})
     return frozenset()
+
+
+REPLY_MENTION = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
+
+
+def _where(ctx: ChatContext, request: str = "") -> str:
+    return f"guild={ctx.workspace} channel={ctx.channel} user={ctx.user} request={request}"
 
 
 def _progress(text: str) -> str:
@@ -119,38 +137,56 @@ class DiscordAdvisor:
     def __init__(self, service: ChatService, catalog_names: Sequence[str]) -> None:
         self.service = service
         self.catalog_names = list(catalog_names)
+        self.progress_interval = UPDATE_INTERVAL
 
     async def deliver(
-        self, ctx: ChatContext, text: str, first: Show, more: Show, later: Show | None = None
+        self,
+        ctx: ChatContext,
+        text: str,
+        first: Show,
+        more: Show,
+        later: Later | None = None,
+        private: Show | None = None,
     ) -> None:
         """Answer off the loop, stream into ``first``, then the answer (overflow via ``more``).
 
-        ``later`` posts what arrives after the answer (trial and eval results); it uses the
-        bot token, because an interaction's follow-up token expires after 15 minutes.
+        ``later`` posts what arrives after the answer (job progress and results) and returns
+        the message, so progress edits it in place; it uses the bot token, because an
+        interaction's follow-up token expires after 15 minutes. ``private`` shows notices to
+        the asker only. A refused ``first`` (the final edit) falls back to ``more``.
         """
         loop = asyncio.get_running_loop()
         stream = _Stream(loop, first)
-        post_later = later or more
+        jobs = _Jobs(self, later or _as_later(more))
 
         def notify(result: Answer) -> None:
-            for message in render_discord(result):
-                asyncio.run_coroutine_threadsafe(
-                    self.guarded(post_later(message["content"], _embeds(message))), loop
-                )
+            asyncio.run_coroutine_threadsafe(jobs.show(result), loop)
 
-        answer = await asyncio.to_thread(self.service.handle, ctx, text, stream.on_token, notify)
+        answer = await loop.run_in_executor(
+            self.service.pool, self.service.handle, ctx, text, stream.on_token, notify
+        )
         await stream.drain()
         messages = render_discord(answer)
-        await first(messages[0]["content"], _embeds(messages[0]))
+        if answer.data.get("private") and private is not None:
+            await private(messages[0]["content"], _embeds(messages[0]))
+            return
+        try:
+            await first(messages[0]["content"], _embeds(messages[0]))
+        except discord.HTTPException as exc:
+            log.warning("final edit refused (%s %s), sending it as a new message: %s",
+                        exc.status, exc.code, _where(ctx))  # fmt: skip
+            await more(messages[0]["content"], _embeds(messages[0]))
         for message in messages[1:]:
             await more(message["content"], _embeds(message))
 
-    async def guarded(self, work: Awaitable[Any], fail: Show | None = None) -> None:
+    async def guarded(
+        self, work: Awaitable[Any], fail: Show | None = None, where: str = ""
+    ) -> None:
         """Run ``work``; log Discord errors, and turn anything else into an incident id."""
         try:
             await work
-        except discord.HTTPException:
-            log.exception("Discord refused a request")
+        except discord.HTTPException as exc:
+            log.warning("Discord refused a request: %s %s (%s)", exc.status, exc.text[:200], where)
         except Exception as exc:  # noqa: BLE001 - one bad event never takes the bot down
             incident = report_incident(exc)
             if fail is not None:
@@ -165,29 +201,43 @@ class DiscordAdvisor:
             log.exception("could not defer %s", text.split(" ", 1)[0])
             return
         channel = str(interaction.channel_id)
+        user = str(interaction.user.id)
         ctx = ChatContext(
             platform="discord",
-            workspace=str(interaction.guild_id or "dm"),
+            workspace=str(interaction.guild_id or f"dm:{user}"),
             channel=channel,
-            user=str(interaction.user.id),
+            user=user,
             thread=channel,
             roles=_roles(interaction.user),
+            dm=interaction.guild_id is None,
         )
 
         async def edit(content: str, embeds: list[discord.Embed]) -> None:
             await interaction.edit_original_response(content=content, embeds=embeds)
 
-        async def follow(content: str, embeds: list[discord.Embed]) -> None:
-            await interaction.followup.send(content or discord.utils.MISSING, embeds=embeds)
+        async def follow(content: str, embeds: list[discord.Embed]) -> discord.Message:
+            return await interaction.followup.send(
+                content or discord.utils.MISSING, embeds=embeds, wait=True
+            )
 
-        async def later(content: str, embeds: list[discord.Embed]) -> None:
+        async def private(content: str, embeds: list[discord.Embed]) -> None:
+            await interaction.delete_original_response()
+            await interaction.followup.send(
+                content or discord.utils.MISSING, embeds=embeds, ephemeral=True
+            )
+
+        async def later(content: str, embeds: list[discord.Embed]) -> discord.Message:
             channel = interaction.channel
             if isinstance(channel, discord.abc.Messageable):
-                await channel.send(content or None, embeds=embeds)
-            else:
-                await follow(content, embeds)
+                try:
+                    return await channel.send(content or None, embeds=embeds)
+                except discord.Forbidden:
+                    log.warning("no permission to post in the channel: %s", _where(ctx))
+            return await follow(content, embeds)
 
-        await self.guarded(self.deliver(ctx, text, edit, follow, later), fail=edit)
+        await self.guarded(
+            self.deliver(ctx, text, edit, follow, later, private), fail=edit, where=_where(ctx)
+        )
 
     async def complete_model(
         self, interaction: discord.Interaction, current: str
@@ -207,159 +257,93 @@ class DiscordAdvisor:
     async def _answer_message(self, me: discord.ClientUser, message: discord.Message) -> None:
         channel = message.channel
         mentioned = any(user.id == me.id for user in message.mentions)
-        text = _MENTION.sub("", message.content).strip() or "/help"
-        workspace = str(message.guild.id) if message.guild else "dm"
+        text = re.sub(rf"<@!?{me.id}>\s*", "", message.content).strip() or "/help"
+        user = str(message.author.id)
+        workspace = str(message.guild.id) if message.guild else f"dm:{user}"
         target: discord.abc.Messageable
+        reference: discord.Message | None = message
         if isinstance(channel, discord.DMChannel):
-            target, parent, thread = channel, channel.id, channel.id
+            target, parent, thread = channel, channel.id, "dm"
         elif isinstance(channel, discord.Thread):
             if channel.owner_id != me.id and not mentioned:
                 return
-            target, parent, thread = channel, channel.parent_id, channel.id
+            target, parent, thread = channel, channel.parent_id, str(channel.id)
         elif mentioned:
             name = (
                 " ".join(text.split())[:THREAD_NAME] if not text.startswith("/") else "LLM Advisor"
             )
-            created = await message.create_thread(name=name)
-            target, parent, thread = created, channel.id, created.id
+            try:
+                created = await message.create_thread(name=name)
+                target, parent, thread, reference = created, channel.id, str(created.id), None
+            except discord.HTTPException as exc:  # no thread permission: reply in the channel
+                log.warning("could not start a thread (%s): guild=%s channel=%s user=%s",
+                            exc.status, workspace, channel.id, user)  # fmt: skip
+                target, parent, thread = channel, channel.id, str(message.id)
         else:
             return
         ctx = ChatContext(
-            "discord",
-            workspace,
-            str(parent),
-            str(message.author.id),
-            str(thread),
-            _roles(message.author),
+            "discord", workspace, str(parent), user, thread, _roles(message.author),
+            dm=isinstance(channel, discord.DMChannel),
+        )  # fmt: skip
+        placeholder = await target.send(
+            _progress(f"Thinking about: {text[:200]}"),
+            reference=reference,  # type: ignore[arg-type]
+            allowed_mentions=REPLY_MENTION if reference else discord.AllowedMentions.none(),
+            mention_author=reference is not None,
         )
-        placeholder = await target.send(_progress(f"Thinking about: {text[:200]}"))
 
         async def edit(content: str, embeds: list[discord.Embed]) -> None:
             await placeholder.edit(content=content, embeds=embeds)
 
-        async def send(content: str, embeds: list[discord.Embed]) -> None:
-            await target.send(content=content or None, embeds=embeds)
+        async def send(content: str, embeds: list[discord.Embed]) -> discord.Message:
+            return await target.send(content=content or None, embeds=embeds)
 
-        await self.guarded(self.deliver(ctx, text, edit, send), fail=edit)
-
-
-class AdvisorClient(discord.Client):
-    """A client whose command tree holds the advisor's slash commands; syncs them at login."""
-
-    def __init__(self, *, intents: discord.Intents) -> None:
-        super().__init__(intents=intents)
-        self.tree = app_commands.CommandTree(self)
-
-    async def setup_hook(self) -> None:
-        """Register the slash commands with Discord, so users see them."""
-        await self.tree.sync()
+        await self.guarded(self.deliver(ctx, text, edit, send), fail=edit, where=_where(ctx))
 
 
-def build_client(
-    service: ChatService, catalog_names: list[str], *, message_content: bool = False
-) -> AdvisorClient:
-    """A client answering /ask, /compare, /fit, /recommend, /whynot, /llm-profile (and messages)."""
-    intents = discord.Intents.default()
-    intents.message_content = message_content
-    client = AdvisorClient(intents=intents)
-    advisor = DiscordAdvisor(service, catalog_names)
-    _register(client.tree, advisor)
-    if message_content:
+class _Jobs:
+    """Later answers for one conversation: one message per job, edited in place at most once
+    per interval; the result edits it too, or arrives as a new message if that edit fails."""
 
-        @client.event
-        async def on_message(message: discord.Message) -> None:
-            if client.user is not None:
-                await advisor.on_message(client.user, message)
+    def __init__(self, advisor: DiscordAdvisor, later: Later) -> None:
+        self.advisor, self.later = advisor, later
+        self.messages: dict[str, discord.Message] = {}
+        self.last: dict[str, float] = {}
+        self.lock = asyncio.Lock()
 
-    return client
+    async def show(self, answer: Answer) -> None:
+        async with self.lock:
+            await self.advisor.guarded(self._show(answer))
 
-
-def _register(tree: app_commands.CommandTree, advisor: DiscordAdvisor) -> None:
-    """The slash commands; each builds grammar text and hands it to the advisor."""
-    models = advisor.complete_model
-
-    @tree.command(name="ask", description="Ask anything about choosing or running LLMs.")
-    @app_commands.describe(question="Your question, in English or Chinese")
-    async def ask(interaction: discord.Interaction, question: str) -> None:
-        await advisor.on_command(interaction, command_text("ask", question))
-
-    @tree.command(name="compare", description="Compare two to four models side by side.")
-    @app_commands.describe(hardware="Optional hardware, e.g. 4090 or 2x A100 80GB")
-    @app_commands.autocomplete(a=models, b=models, c=models, d=models)
-    async def compare(
-        interaction: discord.Interaction,
-        a: str,
-        b: str,
-        c: str | None = None,
-        d: str | None = None,
-        hardware: str | None = None,
-    ) -> None:
-        await advisor.on_command(
-            interaction, command_text("compare", a, b, c, d, hardware=hardware)
-        )
-
-    @tree.command(name="fit", description="How a model fits your hardware, and how fast it runs.")
-    @app_commands.describe(model="A model name", hardware="e.g. 4090, 2x4090, 24GB, M2 Max 64GB")
-    @app_commands.autocomplete(model=models)
-    async def fit(interaction: discord.Interaction, model: str, hardware: str) -> None:
-        await advisor.on_command(interaction, command_text("fit", model, hardware))
-
-    @tree.command(name="recommend", description="Rank the models that meet your requirements.")
-    @app_commands.describe(requirements="e.g. commercial, 2x4090, code, 32k context")
-    async def recommend(interaction: discord.Interaction, requirements: str) -> None:
-        await advisor.on_command(interaction, command_text("recommend", requirements))
-
-    @tree.command(name="whynot", description="Every rule that speaks for or against a model.")
-    @app_commands.describe(model="A model name", requirements="e.g. commercial 900M users")
-    @app_commands.autocomplete(model=models)
-    async def whynot(
-        interaction: discord.Interaction, model: str, requirements: str | None = None
-    ) -> None:
-        await advisor.on_command(interaction, command_text("why-not", model, requirements))
-
-    @tree.command(name="trial", description="Run a prompt on models through Ollama and time it.")
-    @app_commands.describe(
-        models="Comma-separated models or Ollama tags, e.g. qwen2.5:7b,mistral",
-        prompt="The prompt to run",
-        options="e.g. runs=3 temperature=0.2 max_tokens=256 compare=greedy,top_p=0.9",
-    )
-    async def trial(
-        interaction: discord.Interaction, models: str, prompt: str, options: str | None = None
-    ) -> None:
-        quoted = '"' + prompt.replace('"', "'") + '"'
-        await advisor.on_command(interaction, command_text("trial", models, quoted, options))
-
-    @tree.command(name="eval", description="Score models on a small eval suite.")
-    @app_commands.describe(models="Comma-separated models", options="e.g. n=20 cot=on votes=5")
-    async def eval_(
-        interaction: discord.Interaction,
-        models: str,
-        suite: Literal[
-            "math", "format", "extraction", "classification", "chinese", "summarization"
-        ],
-        options: str | None = None,
-    ) -> None:
-        await advisor.on_command(
-            interaction, command_text("eval", models, f"suite={suite}", options)
-        )
-
-    @tree.command(name="llm-profile", description="Show, set or clear this channel's defaults.")
-    @app_commands.describe(settings="For set: gpu=4090 gpus=2 commercial=yes [scope=workspace]")
-    async def llm_profile(
-        interaction: discord.Interaction,
-        action: Literal["show", "set", "clear"],
-        settings: str | None = None,
-    ) -> None:
-        await advisor.on_command(interaction, command_text("llm-profile", action, settings))
+    async def _show(self, answer: Answer) -> None:
+        key = answer.data.get("progress")
+        final = bool(answer.data.get("final"))
+        messages = render_discord(answer)
+        now = time.monotonic()
+        if key is not None and not final:
+            if now - self.last.get(key, -1e9) < self.advisor.progress_interval:
+                return
+            self.last[key] = now
+        known = self.messages.get(key) if key else None
+        rest = messages
+        if known is not None:
+            try:
+                await known.edit(content=messages[0]["content"], embeds=_embeds(messages[0]))
+                rest = messages[1:]
+            except discord.HTTPException as exc:
+                log.warning("progress edit refused (%s); posting anew", exc.status)
+        for i, message in enumerate(rest):
+            sent = await self.later(message["content"], _embeds(message))
+            if i == 0 and key and not final and sent is not None:
+                self.messages[key] = sent
 
 
-async def run_discord(
-    service: ChatService, token: str, catalog_names: list[str], message_content: bool = False
-) -> None:
-    """Log in, sync the slash commands and serve until the client is closed."""
-    client = build_client(service, catalog_names, message_content=message_content)
-    async with client:
-        await client.start(token)
+def _as_later(show: Show) -> Later:
+    async def later(content: str, embeds: list[discord.Embed]) -> discord.Message | None:
+        sent = await show(content, embeds)
+        return sent if isinstance(sent, discord.Message) else None
+
+    return later
 
 
 def post_answer(
@@ -371,5 +355,16 @@ def post_answer(
     headers = {"Authorization": f"Bot {token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=20) as client:
         for message in render_discord(answer):
-            body = {"content": message["content"] or None, "embeds": message["embeds"]}
-            client.post(f"/channels/{channel}/messages", json=body).raise_for_status()
+            body = {
+                "content": message["content"] or None,
+                "embeds": message["embeds"],
+                "allowed_mentions": {"parse": []},
+            }
+            for attempt in range(4):
+                reply = client.post(f"/channels/{channel}/messages", json=body)
+                if reply.status_code == 429 or (reply.status_code >= 500 and attempt < 3):
+                    wait = reply.json().get("retry_after", 1.0) if reply.status_code == 429 else 1.0
+                    time.sleep(min(float(wait), 30.0))
+                    continue
+                break
+            reply.raise_for_status()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.render_slack import footer as footer_text
+from bot.adapters.render_slack import source_label
 from bot.adapters.splitting import split_text
 from bot.answer import Answer, Table
 
@@ -68,17 +70,11 @@ def render_discord(answer: Answer) -> list[dict[str, Any]]:
     for table in answer.tables:
         embeds += _table_embeds(table)
     if answer.citations:
-        lines = [f"[{c.id}] {c.title} ({c.source})" for c in answer.citations]
+        lines = [f"[{c.id}] {c.title} ({source_label(c.source)})" for c in answer.citations]
         sources = split_text("\n".join(lines), DESCRIPTION)
-        embeds += [{"title": "Sources", "description": s, "color": COLOUR} for s in sources]
-    footer = (
-        "Phrased by " + answer.llm.model
-        if answer.llm.used and answer.llm.model
-        else "Deterministic answer"
-    )
-    if answer.catalog_as_of:
-        footer += f" · catalog as of {answer.catalog_as_of}"
-    embeds[-1]["footer"] = {"text": _clip(footer, 2048)}
+        title = "来源" if answer.language == "zh" else "Sources"
+        embeds += [{"title": title, "description": s, "color": COLOUR} for s in sources]
+    embeds[-1]["footer"] = {"text": _clip(footer_text(answer), 2048)}
     # Discord counts the 6,000 characters across all embeds of one message (and refuses the
     # whole message beyond that), so embeds are packed by total size as well as by count.
     messages: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +25,13 @@ import discord
 import pytest
 from aiohttp import web
 
-from bot.adapters.discord_bot import AdvisorClient, build_client, matching_names
+from bot.adapters.discord_bot import matching_names
+from bot.adapters.discord_commands import AdvisorClient, build_client
 from bot.adapters.splitting import unsplit
 from bot.advisor import Advisor
 from bot.answer import Answer, Citation, Table
 from bot.chat_service import ChatContext, ChatService
+from bot.commands import COMMANDS
 from bot.profiles import ProfileStore
 from knowledge.db import make_engine, migrate
 from knowledge.index import KnowledgeIndex
@@ -201,6 +204,7 @@ class FakeService:
     tokens: list[str] = field(default_factory=list)
     token_gap: float = 0.0
     seen: list[tuple[ChatContext, str, float]] = field(default_factory=list)
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8))
 
     def handle(
         self,
@@ -260,16 +264,18 @@ def test_slash_commands_are_registered_with_autocomplete_and_choices() -> None:
 
     (sync,) = asyncio.run(scenario()).find("PUT", f"/applications/{APP_ID}/commands")
     commands = {c["name"]: c for c in sync.body}
-    assert set(commands) == {
-        "ask",
-        "compare",
-        "fit",
-        "recommend",
-        "whynot",
-        "llm-profile",
-        "trial",
-        "eval",
-    }
+    assert set(commands) == {c.discord_name for c in COMMANDS}
+    assert {"digest", "jobs", "help", "trial"} <= set(commands)
+    for spec in COMMANDS:
+        synced = commands[spec.discord_name]
+        assert synced["description"] == spec.brief and len(synced["description"]) <= 100
+        # admin commands are hidden from members without Manage Server (0x20) by default
+        permissions = synced.get("default_member_permissions")
+        assert (str(permissions) if permissions is not None else None) == (
+            "32" if spec.admin else None
+        )
+    trial_actions = {o["name"]: o for o in commands["trial"]["options"]}["action"]
+    assert [c["value"] for c in trial_actions["choices"]] == ["run", "pull", "cancel"]
     compare = {o["name"]: o for o in commands["compare"]["options"]}
     assert [n for n, o in compare.items() if o.get("autocomplete")] == ["a", "b", "c", "d"]
     assert [n for n, o in compare.items() if o["required"]] == ["a", "b"]
@@ -317,7 +323,11 @@ def test_unusable_hardware_gets_a_usage_message_not_an_error(real_service: ChatS
     fake, event = command(real_service, "fit", {"model": "llama2-7b-chat", "hardware": "banana"})
     shown = str(fake.calls[-1].body)
     assert "Usage: /fit MODEL HARDWARE" in shown and "went wrong" not in shown
-    assert fake.calls[-1].method == "PATCH" and not event.command_failed
+    # only the asker sees a usage error: the public "thinking" response is deleted and the
+    # notice arrives as an ephemeral follow-up (flag 64)
+    assert fake.find("DELETE", "/messages/@original")
+    assert fake.calls[-1].method == "POST" and fake.calls[-1].body["flags"] & 64
+    assert not event.command_failed
 
 
 def test_defer_arrives_at_once_and_the_loop_stays_free_while_the_answer_is_worked_out() -> None:
@@ -402,8 +412,9 @@ def test_discord_errors_are_logged_and_never_escape_the_handler(
     asyncio.run(scenario({"/callback": 404}))  # the interaction expired before we deferred
     assert service.seen == [] and "could not defer /ask" in caplog.text
     fake = asyncio.run(scenario({"/messages/@original": 403}))
-    assert len(service.seen) == 1 and "Discord refused a request" in caplog.text
-    assert fake.calls[-1].method == "PATCH"
+    assert len(service.seen) == 1 and "final edit refused (403" in caplog.text
+    # the refused final edit falls back to a new message, so the answer is not lost
+    assert fake.calls[-1].method == "POST" and "fine" in str(fake.calls[-1].body)
 
 
 def test_model_autocomplete_offers_at_most_25_matching_catalog_names(
@@ -515,10 +526,11 @@ def test_direct_messages_are_answered_in_the_dm() -> None:
     assert (placeholder.method, placeholder.path) == ("POST", f"/channels/{DM_ID}/messages")
     assert answer.method == "PATCH" and "Use Qwen2.5 7B." in str(answer.body["embeds"])
     ctx, text, _ = service.seen[0]
-    assert (ctx.workspace, ctx.channel, ctx.thread, text) == (
+    assert (ctx.workspace, ctx.channel, ctx.thread, ctx.dm, text) == (
+        f"dm:{USER_ID}",  # each user's DMs are their own workspace: own profile, own history
+        str(DM_ID),
         "dm",
-        str(DM_ID),
-        str(DM_ID),
+        True,
         "best model for 8 GB?",
     )
 
@@ -534,3 +546,57 @@ def test_without_the_message_content_intent_messages_are_ignored() -> None:
             return fake.calls[base:]
 
     assert asyncio.run(scenario()) == [] and service.seen == []
+
+
+def _sent_bodies(fake: FakeDiscord) -> list[dict[str, Any]]:
+    return [
+        c.body
+        for c in fake.calls
+        if c.method in ("POST", "PATCH") and isinstance(c.body, dict) and "content" in c.body
+    ]
+
+
+def test_no_message_can_ping_everyone_a_role_or_another_user() -> None:
+    hostile = "@everyone @here <@&1180000000000000050> <@1180000000000000051> which model?"
+    service = FakeService(Answer("q", "en", f"Thinking about: {hostile}", understood=hostile))
+
+    async def scenario() -> FakeDiscord:
+        async with connected(service, [], message_content=True) as (client, fake):
+            await client.tree._call(interaction(client, "ask", {"question": hostile}))
+            gateway(client).parse_message_create(_user_message(DM_ID, hostile, guild=False))
+            await _settled(fake, len(fake.calls) + 2)
+            return fake
+
+    fake = asyncio.run(scenario())
+    bodies = _sent_bodies(fake)
+    assert bodies and any("@everyone" in json.dumps(b) for b in bodies)
+    for body in bodies:
+        mentions = body.get("allowed_mentions")
+        assert mentions is not None and mentions["parse"] == [], body
+        assert not mentions.get("users") and not mentions.get("roles")
+    replies = [b for b in bodies if b.get("message_reference")]
+    assert replies and all(b["allowed_mentions"].get("replied_user") for b in replies)
+
+
+def test_a_missing_thread_permission_still_answers_in_the_channel() -> None:
+    service = FakeService(Answer("q", "en", "Mistral 7B fits."))
+    question = _user_message(CHANNEL_ID, f"<@{BOT_ID}> which 7B model?", mentions=[BOT_USER])
+
+    async def scenario() -> list[Call]:
+        async with connected(service, [], message_content=True) as (client, fake):
+            fake.refuse = {"/threads": 403}
+            state = gateway(client)
+            state._add_guild_from_data({
+                "id": str(GUILD_ID), "name": "team", "owner_id": str(USER_ID),
+                "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0}],
+                "roles": [], "members": [], "threads": [],
+            })  # fmt: skip
+            base = len(fake.calls)
+            state.parse_message_create(question)
+            await _settled(fake, base + 3)
+            return fake.calls[base:]
+
+    refused, placeholder, answer = asyncio.run(scenario())
+    assert refused.path.endswith("/threads")
+    assert placeholder.path == f"/channels/{CHANNEL_ID}/messages"
+    assert "Mistral 7B fits." in str(answer.body["embeds"])

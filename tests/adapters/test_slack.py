@@ -15,7 +15,8 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.render_slack import render_slack
-from bot.adapters.slack_bot import ChannelPacer, asgi_app, build_app, web_client
+from bot.adapters.slack_bot import ChannelPacer, build_app, web_client
+from bot.adapters.slack_serve import asgi_app
 from bot.advisor import Advisor
 from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService
@@ -248,17 +249,19 @@ def test_trial_is_queued_and_results_arrive_in_the_thread(  # type: ignore[no-un
         assert (
             await http.post("/slack/events", content=body, headers=_signed(body))
         ).status_code == 200
+        sent = lambda: state.called("chat.postMessage") + state.called("chat.update")  # noqa: E731
         await _until(
-            lambda: any(
-                "Trial" in json.dumps(p) and "done" in json.dumps(p)
-                for p in state.called("chat.postMessage")
-            )
+            lambda: any("Trial" in json.dumps(p) and ": done" in json.dumps(p) for p in sent())
         )
 
     state = _run(service, scenario)
     queued = json.dumps(_final(state)[0]["blocks"])
     assert "queued (position 1)" in queued
-    results = [p for p in state.called("chat.postMessage") if "done" in json.dumps(p)]
-    root = state.called("chat.postMessage")[0]
-    assert results[0]["thread_ts"] == "1001.000100" == root.get("thread_ts", "1001.000100")
-    assert "output tok/s" in json.dumps(results[0]["blocks"])
+    posts = state.called("chat.postMessage")
+    root = posts[0]
+    assert root.get("thread_ts") is None  # the placeholder starts the thread
+    # progress is one message in the thread, edited in place; the result replaces it there
+    progress = [p for p in posts[1:] if "Trial" in json.dumps(p)]
+    assert len(progress) == 1 and progress[0]["thread_ts"] == "1001.000100"
+    results = [p for p in state.called("chat.update") if ": done" in json.dumps(p)]
+    assert results and "output tok/s" in json.dumps(results[-1]["blocks"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.slack_bot import post_answer
+from bot.adapters.slack_serve import post_answer
 from bot.advisor import Advisor
 from bot.chat_service import ChatContext, ChatService
 from bot.digest import digest_answer

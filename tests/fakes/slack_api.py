@@ -20,6 +20,13 @@ from urllib.parse import parse_qs
 class SlackState:
     calls: list[tuple[str, dict[str, Any], float]] = field(default_factory=list)
     rate_limit_next: set[str] = field(default_factory=set)
+    server_error_next: set[str] = field(default_factory=set)
+    #: method -> Slack error code answered once (e.g. "not_in_channel", "invalid_auth")
+    refuse_next: dict[str, str] = field(default_factory=dict)
+    scopes: str = (
+        "app_mentions:read,channels:history,groups:history,im:history,mpim:history,"
+        "chat:write,commands"
+    )
     next_ts: int = 1000
 
     def called(self, method: str) -> list[dict[str, Any]]:
@@ -33,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        method = self.path.rsplit("/", 1)[-1]
+        method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         if self.headers.get("Content-Type", "").startswith("application/json"):
             params = json.loads(raw or "{}")
@@ -46,6 +53,14 @@ class _Handler(BaseHTTPRequestHandler):
         if method in self.state.rate_limit_next:
             self.state.rate_limit_next.discard(method)
             self._reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+            return
+        if method in self.state.server_error_next:
+            self.state.server_error_next.discard(method)
+            self._reply(500, {"ok": False, "error": "internal_error"})
+            return
+        if method in self.state.refuse_next:
+            error = self.state.refuse_next.pop(method)
+            self._reply(200, {"ok": False, "error": error}, {"x-slack-req-id": "req-" + method})
             return
         if method == "auth.test":
             body = {
@@ -61,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"ok": True, "channel": params.get("channel"), "ts": ts}
         else:
             body = {"ok": True}
-        self._reply(200, body)
+        self._reply(200, body, {"x-oauth-scopes": self.state.scopes})
 
     def _reply(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None

@@ -52,7 +52,8 @@ def test_ollama_sync_marks_cloud_tags_not_runnable_and_links(engine, catalog, ol
         rows["qwen3:8b"].ollama_tags == ["qwen3:8b"] and rows["qwen3:8b"].variant_id == "qwen3-8b"
     )
     assert rows["qwen3:8b"].provider == "alibaba"
-    assert rows["qwen3.5:9b"].params_b == 9.0 and rows["qwen3.5:9b"].variant_id is None
+    # Qwen3.5 is curated now: the tag links to the catalog's variant, not to Qwen3.
+    assert rows["qwen3.5:9b"].params_b == 9.0 and rows["qwen3.5:9b"].variant_id == "qwen3.5-9b"
     assert rows["qwen3.5:9b"].capabilities == ["tools", "thinking"]
     with httpx.Client() as client:
         again = sync_ollama(engine, catalog, client, base_url=ollama_site.url)
@@ -84,7 +85,9 @@ def test_feeds_link_entries_and_report_a_broken_feed(engine, catalog, feed_site)
     llama = entries["https://huggingface.co/blog/trl-llama31"]
     assert llama.variant_ids == ["llama3.1-8b"]
     newer = entries["https://huggingface.co/blog/qwen3-5"]  # "Qwen3.5" is not a Qwen3 post
-    assert (newer.variant_ids, newer.family_ids) == ([], [])
+    assert newer.family_ids == ["qwen3.5"] and not any(
+        v.startswith("qwen3-") for v in newer.variant_ids
+    )
     release = entries["https://github.com/ollama/ollama/releases/tag/v0.14.2"]
     assert release.title == "v0.14.2" and "Ministral 4" in release.summary
     assert release.published is not None and release.published.day == 19
