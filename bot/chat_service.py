@@ -32,6 +32,7 @@ from bot.answer import Answer
 from bot.chat_state import ConversationStore, EventLog, JobScopes, RateLimiter
 from bot.commands import UsageError, help_text
 from bot.digest import digest_answer
+from bot.llm import NOT_REACHABLE
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
 from bot.subscriptions import SubscriptionStore
@@ -219,7 +220,11 @@ class ChatService:
                 )
             answer.text += "\n\n" + hint
         error = answer.llm.error or ""
-        if error and error in answer.text and re.search(r"Ollama|://", error):
+        if (
+            error
+            and error in answer.text
+            and (re.search(r"Ollama|://", error) or error == NOT_REACHABLE)
+        ):
             log.warning("answered without the language model: %s", error)
             unreachable = say(
                 answer.language, "the language model is not reachable", "语言模型无法连接"

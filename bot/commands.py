@@ -211,11 +211,10 @@ def understand_request(request: Request, extractor: Extractor) -> Understanding:
     read = extractor.understand(rest)
     requirements, notes = read.requirements, notes + read.notes
     if name == "compare":
-        if len(models) < 2 and rest:
-            raise _unknown(extractor, rest)
-        if len(models) < 2:
+        if len(models) < 2:  # name what was not recognised, then how to ask
+            unknown = f"{_unknown(extractor, rest).user_message} " if rest else ""
             raise UsageError(
-                f"Usage: {request.command.usage} — for example {request.command.example}"
+                f"{unknown}Usage: {request.command.usage} — for example {request.command.example}"
             )
         return Understanding(args, language, requirements, models[:4], "compare", notes)
     if name == "fit":

@@ -229,7 +229,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             f"{name}={shown!r} is not valid: {first['msg'].removeprefix('Value error, ')}."
             f" Set it in the environment or .env{hint}.",
-            detail=str(exc),
+            detail=str(exc.errors(include_input=False, include_url=False)),
         ) from None
     except SettingsError as exc:
         raise ConfigError(

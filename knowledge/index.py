@@ -40,7 +40,7 @@ DEFAULT_EMBEDDING = "sentence-transformers/all-MiniLM-L6-v2"
 COLLECTION = "knowledge"
 CHUNK_CHARS = 1400
 OVERLAP_CHARS = 200
-WEIGHTS = {"dense": 0.55, "keyword": 0.35, "models": 0.10}
+WEIGHTS = {"dense": 0.55, "keyword": 0.35, "models": 0.25}
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+\-]*[a-z0-9+]|[a-z0-9]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
@@ -340,6 +340,7 @@ class KnowledgeIndex:
         existing: dict[str, tuple[str, list[str]]] = {}
         self._marker.unlink(missing_ok=True)  # rebuilding is the repair: read what is there
         data = self._all()
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._marker.write_text("an `advisor index rebuild` started and has not finished\n")
         documents = list(documents)
         for ident, meta in zip(data["ids"], data["metadatas"], strict=True):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.llm import Message, OllamaChat, TransientLLMError
-from core.errors import LLMUnavailable
+from core.errors import ConfigError, LLMUnavailable
 from core.settings import load_settings
 from tests.fakes.ollama_server import FakeModel
 
@@ -87,8 +87,9 @@ def test_headers_setting_is_sent_and_masked(ollama_server, monkeypatch) -> None:
 
 def test_bad_headers_setting_says_how_to_write_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ADVISOR_OLLAMA_HEADERS", "Authorization Bearer x")
-    with pytest.raises(ValueError, match="Name: value"):
+    with pytest.raises(ConfigError, match="Name: value") as caught:
         load_settings()
+    assert "Bearer x" not in caught.value.user_message  # the value is a secret: never echoed
 
 
 def test_config_masks_the_password_in_the_host(monkeypatch) -> None:  # type: ignore[no-untyped-def]

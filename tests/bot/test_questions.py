@@ -22,14 +22,17 @@ Q: list[tuple[str, str, dict[str, Any], list[str], list[str] | None]] = [
     (
         "MacBook Pro M3 Max with 64GB: which open model for code?",
         "recommend",
-        {"gpu": "m3-max-128gb", "vram_gib": 64.0, "capabilities": ["code"]},
-        [],
+        {"gpu": "m3-max-64gb", "capabilities": ["code"]},  # the catalog has that exact machine
+        ["vram_gib"],
         [],
     ),
-    ("M2 Max 64GB, best local model?", "recommend", {"vram_gib": 64.0}, [], []),
-    ("M3 Max 64G 能跑什么模型？", "recommend", {"gpu": "m3-max-128gb", "vram_gib": 64.0}, [], []),
+    ("M2 Max 64GB, best local model?", "recommend", {"gpu": "m2-max-64gb"}, ["vram_gib"], []),
+    ("M3 Max 64G 能跑什么模型？", "recommend", {"gpu": "m3-max-64gb"}, ["vram_gib"], []),
+    # No catalog entry for this memory size: the chip's SKU, with the stated memory winning.
+    ("MacBook Pro M3 Max 96GB, which model?", "recommend", {"vram_gib": 96.0}, [], []),
     ("M2 Max 32GB 的Mac跑 Llama 2 够吗？", "fit", {"gpu": "m2-max-32gb"}, ["vram_gib"], None),
-    ("Which model fits an RTX 4060 8GB?", "recommend", {"vram_gib": 8.0}, ["gpu", "gpu_count"], []),
+    ("Which model fits an RTX 4060 8GB?", "recommend", {"gpu": "rtx-4060-8gb"}, ["vram_gib"], []),
+    ("Which model fits an RTX 5070 12GB?", "recommend", {"vram_gib": 12.0}, ["gpu"], []),
     (
         "We have two A6000, what should we run?",
         "recommend",

@@ -122,9 +122,9 @@ def test_one_entry_per_release_across_sources(synced, catalog):
 def test_window_filters_by_first_seen_and_release_date(synced, catalog):
     assert "Qwen3" not in [e.name for e in _digest(synced, catalog).entries]  # 2025 model
     set_first_seen(synced, NOW - timedelta(days=10), "hf:google/gemma-4-12b-it")
-    names = [e.name for e in _digest(synced, catalog).entries]
-    assert "gemma-4-12b-it" not in names and "Qwen3.5" in names
-    assert "gemma-4-12b-it" in [e.name for e in _digest(synced, catalog, days=14).entries]
+    names = [e.name for e in _digest(synced, catalog).entries]  # the catalog names the release
+    assert "Gemma 4" not in names and "Qwen3.5" in names
+    assert "Gemma 4" in [e.name for e in _digest(synced, catalog, days=14).entries]
     assert _digest(synced, catalog, now=NOW - timedelta(days=20)).entries == ()
 
 
@@ -141,10 +141,10 @@ def test_fit_on_profile_and_ready_trial_command(synced, catalog):
     digest = _digest(synced, catalog, profile=RTX_4090)
     qwen = _entry(digest, "Qwen3.5")
     assert [v.fit for v in qwen.variants] == ["bf16", "q4_k_m"]
-    assert qwen.fits == "35.1B @ q4_k_m"
+    assert qwen.fits == "35B @ q4_k_m"  # curated sizes win over the Hub's safetensors count
     assert qwen.trial is not None and qwen.trial.startswith('/trial qwen3.5:35b "')
     small = _digest(synced, catalog, profile={"vram_gib": 8})
-    assert _entry(small, "Qwen3.5").fits.startswith("9.65B @ q4")
+    assert _entry(small, "Qwen3.5").fits.startswith("9B @ q")
     assert _entry(small, "QwQ-2-32B").fits == "no"
     assert _entry(_digest(synced, catalog), "Qwen3.5").fits == "no profile"
 
@@ -160,7 +160,9 @@ def test_rendered_answer_text_table_and_citations(synced, catalog):
     text = answer.text
     assert "commercial use: yes" in text
     assert "commercial use: no (Mistral AI Research License (MRL))" in text
-    assert "commercial use: conditional (Gemma Terms of Use:" in text
+    # Gemma 4 is curated (Apache-2.0): the catalog's license wins over the Hub card's.
+    gemma = next(e for e in answer.data["digest"].entries if e.name == "Gemma 4")
+    assert gemma.license.startswith("commercial use: yes")
     assert "commercial use: unknown (license 'qwen-omni-preview'" in text
     assert "context 262,144 tokens" in text
     assert '`/trial qwen3.5:35b "' in text
@@ -170,7 +172,7 @@ def test_rendered_answer_text_table_and_citations(synced, catalog):
         "provider", "model", "date", "params", "license", "context", "fits", "ollama"]  # fmt: skip
     row = next(r for r in table.rows if r[1] == "Qwen3.5")
     assert row[2:] == [
-        "2026-11-18", "9.65B, 35.1B", "yes", "262,144", "35.1B @ q4_k_m",
+        "2026-11-18", "9B, 35B", "yes", "262,144", "35B @ q4_k_m",
         "qwen3.5:9b, qwen3.5:35b"]  # fmt: skip
     sources = [c.source for c in answer.citations]
     assert "https://huggingface.co/Qwen/Qwen3.5-9B" in sources
@@ -184,7 +186,7 @@ def test_summary_deterministic_or_written_by_the_llm(synced, catalog):
     assert first.text == second.text and not first.llm.used
     summary = first.data["digest"].summary
     assert summary.startswith("6 new release(s) in the last 7 days from 4 provider(s)")
-    assert "Usable commercially without conditions: Qwen3.5." in summary
+    assert "Usable commercially without conditions: Qwen3.5, Gemma 4." in summary
     seen: list[str] = []
 
     def llm(text: str) -> str:

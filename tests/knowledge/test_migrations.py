@@ -40,7 +40,7 @@ def test_processes_migrating_an_empty_sqlite_file_together_all_succeed(tmp_path:
     url = f"sqlite:///{tmp_path / 'advisor.db'}"
     results = _migrate_together(url)
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr[-500:] for r in results]
-    assert _head(url) == "0007"
+    assert _head(url) == "0008"
 
 
 def test_a_database_from_the_old_step_table_is_upgraded_keeping_its_rows(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_a_database_from_the_old_step_table_is_upgraded_keeping_its_rows(tmp_pat
                 "'', '2026-01-01')"
             )
         )
-    assert migrate(engine) == ["0007_job_leases"]
+    assert migrate(engine) == ["0007_job_leases", "0008_chat_state"]
     assert {"worker", "heartbeat_at"} <= {c["name"] for c in inspect(engine).get_columns("job")}
     assert JobStore(engine).get("old1").user == "ann"  # type: ignore[union-attr]
     assert migrate(engine) == []
@@ -73,7 +73,7 @@ def pg_url() -> Iterator[str]:
 def test_postgres_replicas_migrate_together_and_share_jobs(pg_url: str) -> None:
     results = _migrate_together(pg_url)
     assert [r.returncode for r in results] == [0, 0, 0], [r.stderr[-500:] for r in results]
-    assert _head(pg_url) == "0007"
+    assert _head(pg_url) == "0008"
     engine = make_engine(pg_url)
     store = JobStore(engine, lease=2.0)
 
