@@ -137,12 +137,13 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a model family or variant with its facts and sources."""
-    from knowledge.resolve import Resolver
+    from knowledge.resolve import Resolver, resolution_notes
     from knowledge.views import variant_json
 
     cat = _catalog()
     res = Resolver(cat).resolve(name)
     variants = cat.family_variants(res.family.id) if res.match == "family" else res.variants
+    notes = resolution_notes(res)
     if as_json:
         print_json(
             {
@@ -155,6 +156,7 @@ def show(
                     "description": res.family.description,
                 },
                 "default": res.variant.id,
+                "notes": notes,
                 "variants": [variant_json(v, cat, expand_license=True) for v in variants],
             }
         )
@@ -164,6 +166,8 @@ def show(
         f"[bold]{res.family.name}[/bold] by {provider.name} ({provider.kind}, {provider.country})"
     )
     out.print(res.family.description)
+    for note in notes:
+        out.print(f"[yellow]{note}[/]")
     if res.match == "variant" and res.alternatives:
         others = ", ".join(v.id for v in res.alternatives)
         out.print(

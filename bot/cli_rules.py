@@ -132,12 +132,13 @@ def fit(
         gpu=gpu, gpus=gpus, vram=vram, ram=ram, context=context, precision=precision
     )
     from core.settings import load_settings
-    from knowledge.resolve import Resolver
+    from knowledge.resolve import Resolver, resolution_notes
     from knowledge.store import open_catalog
     from rules.fit import fit_report
 
     catalog = open_catalog(load_settings())
-    report = fit_report(catalog, Resolver(catalog).resolve(model).variant, req)
+    res = Resolver(catalog).resolve(model)
+    report = fit_report(catalog, res.variant, req)
     if as_json:
         print_json(report.model_dump(mode="json"))
         return
@@ -146,6 +147,8 @@ def fit(
         f"[bold]{report.model}[/] on {hw.count}x {hw.gpu} ({hw.usable_gib_total:g} GiB usable), "
         f"context {report.context} tokens"
     )
+    for note in resolution_notes(res):
+        out.print(f"[yellow]{note}[/]", markup=True)
     table = Table()
     for col in ("precision", "weights", "KV cache", "overhead", "total", "fits", "tok/s*"):
         table.add_column(col, justify="right")

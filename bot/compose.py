@@ -13,6 +13,7 @@ from bot.answer import Citation, Table
 from bot.sentences import whole_sentences
 from knowledge.index import Passage
 from knowledge.store import Catalog
+from knowledge.synced_view import MARK, SYNCED
 from rules.advice import Comparison, WhyNot
 from rules.engine import Verdict
 from rules.fit import FitReport
@@ -81,6 +82,8 @@ def candidate_line(
     v = catalog.variants[verdict.model]
     lic = catalog.licenses[v.license_id]
     parts = [f"{n}. **{v.name}** (`{v.id}`)", _size(v)]
+    if v.origin == SYNCED:
+        parts.append(MARK)
     if verdict.fit is not None:
         f = verdict.fit
         where = f"{f.precision}, {f.total_gib:g} GiB" + (" + CPU offload" if f.offload else "")

@@ -12,20 +12,11 @@ from dataclasses import dataclass, field
 
 from knowledge.resolve import normalize
 from knowledge.store import Catalog
+from knowledge.synced_view import SYNCED, strip_quant
 
-_QUANT = re.compile(
-    r"[-_.](gguf|awq|gptq|fp8|fp4|nvfp4|mxfp4|int4|int8|w4a16|w8a8|w8a16|exl2|mlx|bnb|"
-    r"4bit|8bit|onnx|ov|openvino)([-_.].*)?$",
-    re.IGNORECASE,
-)
 _SIZE = re.compile(r"(?<![a-z0-9])(\d+x)?\d+(\.\d+)?[bm](?![a-z0-9])|(?<![a-z0-9])[ae]\d+(\.\d+)?b")
 _FLAVOR = re.compile(r"(?<![a-z0-9])(instruct|chat|it|base|hf|thinking|reasoning)(?![a-z0-9])")
 _DATED = re.compile(r"[-_ ](\d{4}|\d{6}|\d{8})[-_ ]*$")  # Mistral/Qwen "-2506" refreshes
-
-
-def strip_quant(name: str) -> str:
-    """``Qwen3-8B-AWQ`` -> ``Qwen3-8B``: the name a quantized upload was made from."""
-    return _QUANT.sub("", name)
 
 
 def release_key(name: str) -> str:
@@ -53,12 +44,16 @@ class CatalogLinks:
 
     def __post_init__(self) -> None:
         for v in self.catalog.variants.values():
+            if v.origin == SYNCED:
+                continue  # links point at curated facts only
             names = [v.id, v.name, *v.aliases, *v.ollama_tags]
             if v.hf_repo:
                 names += [v.hf_repo, v.hf_repo.split("/")[-1]]
             for name in names:
                 self._names.setdefault(normalize(name), v.id)
         for p in self.catalog.providers.values():
+            if p.origin == SYNCED:
+                continue
             for name in (p.id, p.name, *p.aliases):
                 self._providers.setdefault(normalize(name), p.id)
 

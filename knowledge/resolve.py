@@ -24,6 +24,7 @@ from rapidfuzz import fuzz, process
 from core.errors import CatalogError, UnknownModel
 from knowledge.catalog import Family, Gpu, Variant
 from knowledge.store import Catalog
+from knowledge.synced_view import MARK, SYNCED
 
 _STRIP = re.compile(r"[\s\-_/:]+")
 _CHAT_FLAVORS = ("instruct", "chat", "reasoning", "code")
@@ -142,6 +143,8 @@ class Resolver:
 
     def _pick(self, query: str, variant_ids: set[str], exact: bool) -> Resolution:
         candidates = [self.catalog.variants[i] for i in sorted(variant_ids)]
+        curated = [v for v in candidates if v.origin != SYNCED]
+        candidates = curated or candidates  # curated facts win over a synced name
         family = self.catalog.families[candidates[0].family_id]
         chosen = self._default(family, candidates)
         rest = [v for v in candidates if v.id != chosen.id]
@@ -175,6 +178,20 @@ class Resolver:
             candidates,
             key=lambda v: (v.flavor in _CHAT_FLAVORS, v.release_date, v.params_b or 0.0, v.id),
         )
+
+
+def resolution_notes(res: Resolution) -> list[str]:
+    """What an answer must say about a match: a loose match, and a synced, unreviewed model."""
+    notes = []
+    v = res.variant
+    if not res.exact:
+        notes.append(f"I took '{res.query}' to mean {v.name} (`{v.id}`), the nearest catalog name.")
+    if v.origin == SYNCED:
+        notes.append(
+            f"{v.name} is {MARK}: facts are as the source states them; "
+            f"license {v.license_id} as read from its model card."
+        )
+    return notes
 
 
 def resolve_gpu(catalog: Catalog, text: str) -> Gpu:

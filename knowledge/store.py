@@ -4,6 +4,8 @@ Commands read the whole catalog once (a few hundred rows) and then answer from m
 rules evaluate every variant, resolution scans every name, and neither should issue a
 query per model. :func:`open_catalog` is the one way in: it migrates the database and,
 on a fresh data directory, loads the curated files so the first command just works.
+Synced models not linked to a curated variant join the snapshot as ``origin="synced"``
+entries (knowledge/synced_view.py); curated facts always win.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from knowledge.catalog import (
 from knowledge.curated import DATA_DIR, read_curated
 from knowledge.db import make_engine, migrate
 from knowledge.load import LoadReport, load_records
+from knowledge.synced_view import SYNCED, read_synced
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Catalog:
     @cached_property
     def as_of(self) -> date | None:
         """The newest date any fact was read: how fresh the catalog is."""
-        dates = [s.as_of for group in self.sources.values() for s in group]
+        dates = [s.as_of for group in self.sources.values() for s in group if s.origin != SYNCED]
         return max(dates) if dates else None
 
 
@@ -74,15 +77,19 @@ def read_catalog(engine: Engine) -> Catalog:
         sources: dict[tuple[str, str], list[Source]] = defaultdict(list)
         for s in session.exec(select(Source)):
             sources[(s.entity_kind, s.entity_id)].append(s)
+        providers = {p.id: p for p in session.exec(select(Provider))}
+        licenses = {x.id: x for x in session.exec(select(License))}
+        variants = {v.id: v for v in session.exec(select(Variant))}
+        synced = read_synced(session, providers, licenses, variants)
         snapshot = Catalog(
-            providers={p.id: p for p in session.exec(select(Provider))},
-            licenses={x.id: x for x in session.exec(select(License))},
+            providers={**providers, **synced.providers},
+            licenses={**licenses, **synced.licenses},
             gpus={g.id: g for g in session.exec(select(Gpu))},
-            families={f.id: f for f in session.exec(select(Family))},
-            variants={v.id: v for v in session.exec(select(Variant))},
+            families={**{f.id: f for f in session.exec(select(Family))}, **synced.families},
+            variants={**variants, **synced.variants},
             benchmarks=dict(benchmarks),
             offerings=dict(offerings),
-            sources=dict(sources),
+            sources={**sources, **synced.sources},
         )
         session.expunge_all()
     return snapshot

@@ -10,6 +10,7 @@ from typing import Any
 
 from knowledge.catalog import Gpu, License, Source, Variant
 from knowledge.store import Catalog
+from knowledge.synced_view import origin_label
 
 
 def source_json(source: Source) -> dict[str, Any]:
@@ -74,6 +75,7 @@ def variant_json(v: Variant, catalog: Catalog, *, expand_license: bool = False) 
     return {
         "id": v.id,
         "name": v.name,
+        "origin": origin_label(v),
         "family": v.family_id,
         "provider": v.provider_id,
         "params_b": v.params_b,

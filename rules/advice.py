@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from knowledge.catalog import Variant
 from knowledge.resolve import Resolver
 from knowledge.store import Catalog
+from knowledge.synced_view import origin_label
 from knowledge.views import license_brief
 from rules.engine import Engine, Reason, Status, Verdict
 from rules.fit import FitReport, fit_report
@@ -120,6 +121,7 @@ class Advice:
             rows.append(Row(field=field, values=values))
 
         add("name", [v.name for v in variants])
+        add("origin", [origin_label(v) for v in variants])
         add("provider", [cat.providers[v.provider_id].name for v in variants])
         add("license", [license_brief(cat.licenses[v.license_id]) for v in variants])
         add("availability", [v.availability for v in variants])

@@ -191,8 +191,9 @@ class _Facts:
             "license": {
                 "id": lic.id,
                 "name": lic.name,
-                "kind": lic.kind,
-                "commercial": lic.commercial,
+                # A synced model's unread license: unknown, so rules say "unknown", never "ok".
+                "kind": None if lic.kind == "unknown" else lic.kind,
+                "commercial": None if lic.commercial == "unknown" else lic.commercial,
                 "conditions": _listed(lic.conditions),
                 "copyleft": lic.copyleft,
                 "noncommercial": lic.noncommercial,
