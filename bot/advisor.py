@@ -83,9 +83,10 @@ class Advisor:
         rules: RuleSet,
         index: KnowledgeIndex | None = None,
         llm: OllamaChat | None = None,
+        apple_gpu_fraction: float | None = None,
     ) -> None:
         self.catalog = catalog
-        self.advice = Advice(catalog, rules)
+        self.advice = Advice(catalog, rules, apple_gpu_fraction)
         self.extractor = Extractor(catalog, self.advice.resolver)
         self.index = index
         self.llm = llm

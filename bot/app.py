@@ -57,6 +57,8 @@ def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = Tr
     rules = load_rules(settings.rules_dir)
     index = open_index(settings) if use_index else None
     llm = OllamaChat.from_settings(settings) if use_llm else None
-    advisor = Advisor(catalog, rules, index=index, llm=llm)
+    advisor = Advisor(
+        catalog, rules, index=index, llm=llm, apple_gpu_fraction=settings.apple_gpu_fraction
+    )
     advisor.llm_extraction = settings.llm_extraction
     return advisor

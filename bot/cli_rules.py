@@ -136,9 +136,10 @@ def fit(
     from knowledge.store import open_catalog
     from rules.fit import fit_report
 
-    catalog = open_catalog(load_settings())
+    settings = load_settings()
+    catalog = open_catalog(settings)
     res = Resolver(catalog).resolve(model)
-    report = fit_report(catalog, res.variant, req)
+    report = fit_report(catalog, res.variant, req, settings.apple_gpu_fraction)
     if as_json:
         print_json(report.model_dump(mode="json"))
         return

@@ -99,6 +99,11 @@ def candidate_line(
     warnings = [(titles or {}).get(r.rule, r.rule) for r in verdict.reasons if r.severity == "warn"]
     if warnings:
         line += (" — ⚠ check: " if lang == "en" else " — ⚠ 需核实：") + "; ".join(warnings)
+    # Why it is here, and how to start it on this hardware (runtime and command).
+    details = [verdict.why] if verdict.why else []
+    if verdict.fit is not None and verdict.fit.command:
+        details.append(f"{verdict.fit.runtime}: `{verdict.fit.command}`")
+    line += "".join(f"\n   - {d}" for d in details)
     return line
 
 

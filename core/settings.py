@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         description="sentence-transformers model for the knowledge index",
     )
     rules_dir: Path | None = Field(default=None, description="Directory of team rule packs")
+    apple_gpu_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of an Apple machine's unified memory the GPU may use "
+        "(default: about 0.75 above 36 GB, less below; raise it with iogpu.wired_limit_mb)",
+    )
     admin_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Platform user ids allowed risky actions, e.g. U0123ABC or discord:1180... "

@@ -63,10 +63,13 @@ class Comparison(BaseModel):
 class Advice:
     """Catalog + rules, answering the four deterministic questions."""
 
-    def __init__(self, catalog: Catalog, ruleset: RuleSet) -> None:
+    def __init__(
+        self, catalog: Catalog, ruleset: RuleSet, apple_gpu_fraction: float | None = None
+    ) -> None:
         self.catalog = catalog
         self.resolver = Resolver(catalog)
-        self.engine = Engine(catalog, ruleset)
+        self.apple_gpu_fraction = apple_gpu_fraction
+        self.engine = Engine(catalog, ruleset, apple_gpu_fraction)
 
     def variant(self, name: str) -> Variant:
         """The single variant a name stands for (the family default when ambiguous)."""
@@ -74,7 +77,7 @@ class Advice:
 
     def fit(self, name: str, req: Requirements) -> FitReport:
         """Memory at each precision of one model on the requested hardware."""
-        return fit_report(self.catalog, self.variant(name), req)
+        return fit_report(self.catalog, self.variant(name), req, self.apple_gpu_fraction)
 
     def recommend(
         self,

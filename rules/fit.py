@@ -131,9 +131,11 @@ def _notes(
     return notes
 
 
-def fit_report(catalog: Catalog, v: Variant, req: Requirements) -> FitReport:
+def fit_report(
+    catalog: Catalog, v: Variant, req: Requirements, apple_gpu_fraction: float | None = None
+) -> FitReport:
     """Fit ``v`` on the requirements' hardware at their context and precision."""
-    hw = hardware_for(catalog, req)
+    hw = hardware_for(catalog, req, apple_gpu_fraction)
     if hw is None:
         raise CatalogError(
             "Say which hardware: a GPU (--gpu 'RTX 4090' [--gpus 2]), memory (--vram 24) "

@@ -220,7 +220,7 @@ def size_prior(v: Variant) -> float:
 
 
 def why(v: Variant, verdict: Verdict, groups: tuple[str, ...], evidence: dict[str, float]) -> str:
-    """One line saying why a pick is on the list."""
+    """One line saying why a pick is on the list (the answer shows its fit beside it)."""
     parts: list[str] = []
     if "code" in groups and is_coder(v):
         parts.append("code specialist")
@@ -231,15 +231,9 @@ def why(v: Variant, verdict: Verdict, groups: tuple[str, ...], evidence: dict[st
         parts.append(f"no published {'/'.join(groups)} benchmark; ranked by size")
     if v.flavor == "reasoning":
         parts.append("reasoning model")
-    fit = verdict.fit
-    if fit is not None:
-        speed = f", ~{fit.est_tokens_per_s:g} tok/s" if fit.est_tokens_per_s else ""
-        where = f"{fit.precision} via {fit.runtime}" if fit.runtime else fit.precision
-        parts.append(f"{where}, {fit.total_gib:g} GiB{speed}")
-        if fit.offload:
-            parts.append("needs CPU offload")
-    size = f"{v.params_b:g}B" if v.params_b else "size unpublished"
-    return f"{v.name} ({size}): " + "; ".join(parts or ["strong overall for the requirements"])
+    if verdict.fit is not None and verdict.fit.offload:
+        parts.append("needs CPU offload")
+    return "; ".join(parts or ["strong overall for the requirements"])
 
 
 def hardware_score(fit: FitOption | None, has_hardware: bool) -> float:
