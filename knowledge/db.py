@@ -18,12 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -31,6 +27,9 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from knowledge import catalog  # noqa: F401 - registers the tables on SQLModel.metadata
 from knowledge.catalog import SchemaMigration
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 LOCK_KEY = 7_301_113  # the advisory lock id every advisor process agrees on
@@ -124,6 +123,8 @@ def run_step(name: str, bind: Connection) -> None:
 
 
 def _config(bind: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = bind
@@ -152,6 +153,9 @@ def _legacy_names(bind: Connection) -> set[str]:
 
 def _stamp_legacy(config: Config, bind: Connection, done: set[str]) -> None:
     """A database migrated by the old step table starts at the last step it had."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(config)
     last = None
     for revision in reversed(list(script.walk_revisions())):
@@ -163,8 +167,32 @@ def _stamp_legacy(config: Config, bind: Connection, done: set[str]) -> None:
         command.stamp(config, last)
 
 
+def _head_revision() -> str:
+    """The newest revision id, read from the revision files' names (the chain is linear)."""
+    names = (p.name for p in (MIGRATIONS_DIR / "versions").glob("r[0-9][0-9][0-9][0-9]_*.py"))
+    return max(name[1:5] for name in names)
+
+
+def _up_to_date(engine: Engine) -> bool:
+    """True when the database is already at the newest revision with every named step."""
+    try:
+        with engine.connect() as bind:
+            if not inspect(bind).has_table("alembic_version"):
+                return False
+            current = bind.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return current == _head_revision() and {n for n, _ in MIGRATIONS} <= _legacy_names(bind)
+    except Exception:  # noqa: BLE001 - anything odd: let the full migration decide and report
+        return False
+
+
 def migrate(engine: Engine) -> list[str]:
     """Bring the schema to the newest revision under a lock; return what was applied."""
+    if _up_to_date(engine):
+        return []  # the common case: no lock, no alembic import (fast CLI start)
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as bind, _migration_lock(engine, bind):
         config = _config(bind)
         before = MigrationContext.configure(bind).get_current_revision()
@@ -188,6 +216,8 @@ def migrate(engine: Engine) -> list[str]:
 
 def schema_problem(engine: Engine) -> str | None:
     """Why this database cannot be used as it is (missing, damaged, not migrated), or None."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as bind:
             current = MigrationContext.configure(bind).get_current_revision()
@@ -197,7 +227,7 @@ def schema_problem(engine: Engine) -> str | None:
                     return f"the database fails its integrity check ({check})"
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the operator
         return f"the database cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-    head = ScriptDirectory.from_config(_config(bind)).get_current_head()
+    head = _head_revision()
     if current != head:
         return f"the database schema is at {current or 'nothing'}, not {head}"
     return None
