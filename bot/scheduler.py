@@ -6,10 +6,14 @@ due*, from the clock and the database. That split is what makes the guarantees h
 * once per week key: each subscription's ``last_week_key`` is claimed with a
   compare-and-set before posting, so repeated runs, a restart or a second replica on the
   same database never post the same week twice;
-* catch-up: a one-off job runs at start, so a process that was down at the scheduled
-  time posts that week's digest when it comes back (older weeks are not replayed; a
-  digest is about the current week);
-* a failed post releases its claim and is retried on the next run rather than lost;
+* catch-up: the retry job (below) first runs at start, so a process that was down at the
+  scheduled time posts that week's digest when it comes back (older weeks are not
+  replayed; a digest is about the current week);
+* a failed post releases its claim and is retried: an interval job (every
+  ``retry_minutes``, 15 by default) calls :meth:`DigestScheduler.run_due` again, so a
+  channel whose post failed gets it later the same week; when the last attempt before the
+  week ends fails too, one error names the channel and the week (the digest is not carried
+  into the next week);
 * a channel that subscribes after this week's run time gets its first digest next week,
   whether or not the process restarts in between.
 
@@ -36,7 +40,7 @@ log = logging.getLogger("advisor")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 JOB_ID = "weekly-digest"
-CATCH_UP_ID = "weekly-digest-catch-up"
+RETRY_ID = "weekly-digest-retry"
 
 Post = Callable[[Subscription, str], None]
 
@@ -87,14 +91,21 @@ class DigestScheduler:
         time: str = "09:00",
         timezone: str = "UTC",
         clock: Clock = utc_now,
+        retry_minutes: float = 15.0,
     ) -> None:
+        if not retry_minutes > 0:
+            raise ConfigError(
+                f"Digest retry interval {retry_minutes!r} must be a positive number of minutes."
+            )
         self.post = post
         self.subscriptions = subscriptions
         self.weekday = _weekday(day)
         self.at = _time_of_day(time)
         self.timezone = _zone(timezone)
         self.clock = clock
+        self.retry = timedelta(minutes=retry_minutes)
         self._scheduler: Any = None
+        self._reported: set[tuple[int, str]] = set()
 
     def _local(self, now: datetime | None) -> datetime:
         moment = now or self.clock()
@@ -107,6 +118,12 @@ class DigestScheduler:
         local = self._local(now)
         day = local.date() + timedelta(days=self.weekday - local.weekday())
         return datetime.combine(day, self.at, tzinfo=self.timezone)
+
+    def week_end(self, now: datetime | None = None) -> datetime:
+        """Midnight at the end of the ISO week containing ``now`` (in the configured zone)."""
+        local = self._local(now)
+        monday = local.date() - timedelta(days=local.weekday())
+        return datetime.combine(monday + timedelta(days=7), time(0), tzinfo=self.timezone)
 
     def next_run(self, now: datetime | None = None) -> datetime:
         """When the next scheduled post happens after ``now``."""
@@ -140,17 +157,28 @@ class DigestScheduler:
             try:
                 self.post(sub, key)
             except Exception:  # noqa: BLE001 - one failing channel must not stop the others
-                log.exception(
-                    "digest %s to %s:%s:%s failed; will retry on the next run",
-                    key,
-                    sub.platform,
-                    sub.workspace,
-                    sub.channel,
-                )
                 self.subscriptions.release(sub, key)
+                self._failed(sub, key, local)
                 continue
             posted.append(sub)
         return posted
+
+    def _failed(self, sub: Subscription, key: str, local: datetime) -> None:
+        """Log a failed post; the last attempt of the week also reports the lost digest."""
+        where = f"{sub.platform}:{sub.workspace}:{sub.channel}"
+        if local + self.retry < self.week_end(local):
+            log.exception("digest %s to %s failed; will retry in %s", key, where, self.retry)
+            return
+        log.exception("digest %s to %s failed on the last attempt of the week", key, where)
+        if (sub.id, key) not in self._reported:
+            self._reported.add((sub.id, key))
+            log.error(
+                "digest %s was never posted to %s: every attempt that week failed "
+                "(see the errors above); the next digest is due %s",
+                key,
+                where,
+                self.next_run(local).isoformat(),
+            )
 
     def trigger(self) -> Any:
         """The APScheduler cron trigger for the weekly run (in the configured zone)."""
@@ -164,7 +192,7 @@ class DigestScheduler:
         )
 
     def start(self) -> None:
-        """Run the weekly job in a background thread, with one catch-up run right away."""
+        """Run the weekly job, a catch-up run right away and the retry job, in a thread."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
         if self._scheduler is not None:
@@ -173,7 +201,15 @@ class DigestScheduler:
         # A late run (sleep, busy host) is still a run; the claim keeps it once per week.
         common: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         scheduler.add_job(self.run_due, self.trigger(), id=JOB_ID, **common)
-        scheduler.add_job(self.run_due, id=CATCH_UP_ID, **common)  # no trigger: at once
+        # The retry job's first run is the catch-up (APScheduler's timer runs on real time).
+        scheduler.add_job(
+            self.run_due,
+            "interval",
+            seconds=self.retry.total_seconds(),
+            id=RETRY_ID,
+            next_run_time=utc_now(),
+            **common,
+        )
         scheduler.start()
         self._scheduler = scheduler
 

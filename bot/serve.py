@@ -136,6 +136,7 @@ async def serve_chat(service: ChatService, settings: Settings, chosen: list[str]
         settings.digest_day,
         settings.digest_time,
         settings.digest_timezone,
+        retry_minutes=settings.digest_retry_minutes,
     )
     scheduler.start()
     log.info("serving: %s; digest %s", ", ".join(chosen), scheduler.describe())

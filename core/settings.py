@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     digest_day: str = Field(default="mon", description="Weekly digest day (mon..sun)")
     digest_time: str = Field(default="09:00", description="Weekly digest time, HH:MM")
     digest_timezone: str = Field(default="UTC", description="IANA time zone of the digest time")
+    digest_retry_minutes: float = Field(
+        default=15.0, gt=0, le=1440, description="Minutes between retries of a failed digest post"
+    )
 
     @field_validator("admin_users", "admin_roles", "feeds", mode="before")
     @classmethod

@@ -1,9 +1,12 @@
 """Quick evals: small suites run against Ollama models, scored with assertions.
 
 Suites are YAML (``bot/trials/suites/*.yaml``, or a team's own YAML/JSONL file): a name,
-a version, and cases of ``prompt`` plus ``assert`` checks (bot/trials/assertions.py). The
-``math`` suite is generated: arithmetic word problems with known answers from a fixed seed,
-so every run of version N asks the same questions.
+a version, and cases of ``prompt`` plus ``assert`` checks (bot/trials/assertions.py). A case
+may keep ``expected`` and ``wrong`` reference answers beside it (the bundled suites all do, and
+a test runs every case against both); the runner ignores them. The ``math`` suite is
+generated: arithmetic word problems with known answers from a fixed seed, so every run of
+version N asks the same questions. Every bundled suite has at least 20 cases, in English and
+Chinese.
 
 Two options follow the evaluation literature for fair comparisons: ``cot`` asks for
 step-by-step reasoning and scores only the final "Answer:" line, and ``votes`` samples N
@@ -79,44 +82,79 @@ class ModelScore:
         return math.sqrt(self.accuracy * (1 - self.accuracy) / n) if n else 0.0
 
 
+MATH_EN = " Give the final answer on the last line as 'Answer: <number>'."
+MATH_ZH = "请在最后一行写出最终答案，格式为“Answer: <数字>”。"
+
+
 def math_suite(n: int = 20, seed: int = 7) -> Suite:
-    """Word problems with known integer answers, the same for a given n and seed."""
+    """Word problems with known integer answers, the same for a given n and seed.
+
+    English and Chinese problems alternate; each asks for the final answer after "Answer:",
+    the marker the numeric check reads first. ``change`` templates draw c above a*b, the
+    others c below it, so every answer is a positive whole number.
+    """
     rng = random.Random(seed)
-    templates = [
+    templates: list[tuple[str, Callable[[int, int, int], int], bool]] = [
         (
             "A shop sells pens at {a} dollars each. Sam buys {b} pens and pays with a "
-            "{c} dollar note. How many dollars of change does he get?",
+            "{c} dollar note. How many dollars of change does he get?" + MATH_EN,
             lambda a, b, c: c - a * b,
+            True,
+        ),
+        (
+            "一支笔 {a} 元，小林买了 {b} 支，付了 {c} 元，应找回多少元？" + MATH_ZH,
+            lambda a, b, c: c - a * b,
+            True,
         ),
         (
             "A train travels {a} km per hour for {b} hours, then {c} km more. "
-            "How many km in total?",
+            "How many km in total?" + MATH_EN,
             lambda a, b, c: a * b + c,
+            False,
+        ),
+        (
+            "一辆车每小时行驶 {a} 公里，开了 {b} 小时，之后又开了 {c} 公里。一共开了多少公里？"
+            + MATH_ZH,
+            lambda a, b, c: a * b + c,
+            False,
         ),
         (
             "A box holds {a} apples. There are {b} boxes and {c} apples are eaten. "
-            "How many apples are left?",
+            "How many apples are left?" + MATH_EN,
             lambda a, b, c: a * b - c,
+            False,
+        ),
+        (
+            "每箱有 {a} 个橙子，一共 {b} 箱，吃掉了 {c} 个。还剩多少个橙子？" + MATH_ZH,
+            lambda a, b, c: a * b - c,
+            False,
         ),
         (
             "Each of {b} teams has {a} players; {c} more players join later. "
-            "How many players are there now?",
+            "How many players are there now?" + MATH_EN,
             lambda a, b, c: a * b + c,
+            False,
+        ),
+        (
+            "学校有 {b} 个班，每班 {a} 名学生，后来又转来 {c} 名学生。现在一共有多少名学生？"
+            + MATH_ZH,
+            lambda a, b, c: a * b + c,
+            False,
         ),
     ]
     cases = []
     for i in range(n):
-        text, answer = templates[i % len(templates)]
+        text, answer, change = templates[i % len(templates)]
         a, b = rng.randint(3, 19), rng.randint(2, 9)
-        c = rng.randint(a * b + 1, a * b + 60) if "change" in text else rng.randint(1, a * b - 1)
+        c = rng.randint(a * b + 1, a * b + 60) if change else rng.randint(1, a * b - 1)
         cases.append(
             Case(
                 f"math-{i + 1}",
-                text.format(a=a, b=b, c=c) + " Reply with the number.",
+                text.format(a=a, b=b, c=c),
                 [{"type": "numeric", "value": answer(a, b, c), "tolerance": 0}],
             )
         )
-    return Suite("math", 1, "Arithmetic word problems with known answers (seed 7).", cases)
+    return Suite("math", 2, "Arithmetic word problems, English and Chinese (seed 7).", cases)
 
 
 _SUITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -162,17 +162,21 @@ class Trials:
         )
 
     def submit_eval(self, args: str, owner: Owner, notify: Notify | None = None) -> Answer:
-        """Queue an /eval: `MODELS suite=math [n=20] [cot=on] [votes=5]`."""
+        """Queue an /eval: `MODELS suite=math [n=all] [cot=on] [votes=5]` (n: first n cases)."""
         words = shlex.split(args)
         if not words:
             raise JobError("Usage: /eval MODEL[,MODEL] suite=math [n=20] [cot=on] [votes=5]")
         opts = dict(w.split("=", 1) for w in words[1:] if "=" in w)
         names = [m for m in re.split(r"\s*,\s*", words[0]) if m]
         problems = []
-        n = votes = 1
-        for key, default, high in (("n", "20", EVAL_LIMITS["n"]), ("votes", "1", 9)):
+        n: int | None = None
+        votes = 1
+        for key, default, high in (("n", None, EVAL_LIMITS["n"]), ("votes", "1", 9)):
+            raw = opts.get(key, default)
+            if raw is None:
+                continue
             try:
-                value = typed(key, opts.get(key, default), int, 1, high)
+                value = typed(key, raw, int, 1, high)
             except JobError as exc:
                 problems.append(exc.user_message)
                 continue
@@ -183,19 +187,20 @@ class Trials:
             problems.append(f"cot must be on or off (got {opts['cot']!r}).")
         if problems:
             raise JobError("Nothing was queued: " + " ".join(problems))
-        if len(names) * n * votes > self.max_calls:
+        suite = load_suite(opts.get("suite", "math"), n, self.suites_dir)
+        calls = len(names) * len(suite.cases) * votes
+        if calls > self.max_calls:
             raise JobError(
-                f"This eval needs {len(names) * n * votes} model calls; a job may make at most "
+                f"This eval needs {calls} model calls; a job may make at most "
                 f"{self.max_calls} in its time limit. Lower n or votes."
             )
-        suite = load_suite(opts.get("suite", "math"), n, self.suites_dir)
         models, refusal = self._resolve(names, args)
         if refusal is not None:
             return refusal
         data = {
             "models": models,
             "suite": opts.get("suite", "math"),
-            "n": n,
+            "n": len(suite.cases),
             "cot": opts.get("cot", "off") in ("on", "yes", "true"),
             "votes": votes,
             "version": suite.version,

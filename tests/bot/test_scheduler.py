@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from bot.scheduler import DigestScheduler, week_key
+from bot.scheduler import RETRY_ID, DigestScheduler, week_key
 from bot.subscriptions import Subscription, SubscriptionStore
 from core.errors import ConfigError
 from knowledge.db import make_engine, migrate
@@ -271,3 +271,91 @@ def test_cron_trigger_fires_when_next_run_says(
     digest = DigestScheduler(Poster(), store, day="mon", time="09:00", timezone=zone)
     after_now = now.astimezone(ZoneInfo(zone)) + timedelta(seconds=1)
     assert digest.trigger().get_next_fire_time(None, after_now) == digest.next_run(now)
+
+
+class Flaky(Poster):
+    """Fails the first ``failures`` posts to C1 (``None``: every one), then posts normally."""
+
+    def __init__(self, failures: int | None) -> None:
+        super().__init__()
+        self.failures = failures
+        self.attempts = 0
+
+    def __call__(self, sub: Subscription, key: str) -> None:
+        if sub.channel == "C1":
+            self.attempts += 1
+            if self.failures is None or self.attempts <= self.failures:
+                raise RuntimeError("chat platform unavailable")
+        super().__call__(sub, key)
+
+
+def _retry_ticks(digest: DigestScheduler, start: datetime, end: datetime) -> None:
+    """What the interval job does: call run_due every retry interval from start to end."""
+    moment = start
+    while moment < end:
+        digest.run_due(moment)
+        moment += digest.retry
+
+
+def test_a_post_that_fails_twice_is_retried_and_posted_once_that_week(
+    store: SubscriptionStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    poster = Flaky(failures=2)
+    digest = scheduler(store, poster, clock)
+    _retry_ticks(digest, MONDAY_0900, NEXT_MONDAY - timedelta(hours=9, minutes=5))
+    assert sorted(poster.posts) == [("C1", "2026-W48"), ("D1", "2026-W48")]
+    assert poster.attempts == 3  # two failures, one success, then nothing more was owed
+    assert "digest 2026-W48 to slack:T1:C1 failed; will retry in 0:15:00" in caplog.text
+    assert "never posted" not in caplog.text
+
+
+def test_a_post_that_always_fails_is_reported_once_at_the_end_of_the_week(
+    store: SubscriptionStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    poster = Flaky(failures=None)
+    digest = DigestScheduler(poster, store, clock=clock, retry_minutes=30)
+    week_end = datetime(2026, 11, 30, tzinfo=UTC)
+    _retry_ticks(digest, MONDAY_0900, week_end - timedelta(hours=1))
+    assert not [r for r in caplog.records if r.levelname == "ERROR" and "never" in r.message]
+    _retry_ticks(digest, week_end - timedelta(hours=1), week_end)
+    digest.run_due(week_end - timedelta(minutes=1))  # a late extra run in the last interval
+    reports = [r.getMessage() for r in caplog.records if "never posted" in r.getMessage()]
+    assert len(reports) == 1
+    assert reports[0].startswith("digest 2026-W48 was never posted to slack:T1:C1")
+    assert "next digest is due 2026-11-30T09:00:00+00:00" in reports[0]
+    assert poster.posts == [("D1", "2026-W48")]
+    assert poster.attempts == (week_end - MONDAY_0900) // timedelta(minutes=30) + 1
+    poster.failures = 0  # the platform is back: next week's digest goes out as usual
+    assert [s.channel for s in digest.run_due(NEXT_MONDAY)] == ["C1", "D1"]
+
+
+def test_the_last_attempt_is_judged_in_the_digest_timezone(
+    store: SubscriptionStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Shanghai's week W48 ends at Sunday 16:00 UTC; an attempt then belongs to W49."""
+    poster = Flaky(failures=None)
+    digest = scheduler(store, poster, clock, timezone="Asia/Shanghai")
+    digest.run_due(datetime(2026, 11, 29, 15, 50, tzinfo=UTC))
+    assert "digest 2026-W48 was never posted to slack:T1:C1" in caplog.text
+
+
+def test_started_scheduler_has_a_retry_job_at_the_configured_interval(engine: Engine) -> None:
+    digest = Watched(
+        Poster(), _subscribed_long_ago(engine), clock=lambda: MONDAY_0859, retry_minutes=5
+    )
+    digest.start()
+    try:
+        assert digest.ran.wait(10), "the catch-up run did not happen"
+        job = digest._scheduler.get_job(RETRY_ID)
+        assert job.trigger.interval == timedelta(minutes=5)
+    finally:
+        digest.shutdown()
+
+
+@pytest.mark.parametrize("minutes", [0, -15])
+def test_a_retry_interval_that_is_not_positive_is_refused(
+    store: SubscriptionStore, minutes: float
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DigestScheduler(Poster(), store, retry_minutes=minutes)
+    assert "positive number of minutes" in caught.value.user_message
