@@ -31,7 +31,10 @@ PLANS: list[tuple[str, list[str], float | None, str | None]] = [
         "fit llama-3.1-70b 2x4090",
         ["fit", "llama-3.1-70b", "--gpu", "RTX 4090", "--gpus", "2"],
         None,
-        os.environ.get("LLMFIT_PLAN", "llmfit --memory=48G plan meta-llama/Llama-3.1-70B-Instruct --context 8192"),
+        os.environ.get(
+            "LLMFIT_PLAN",
+            "llmfit --memory=48G plan meta-llama/Llama-3.1-70B-Instruct --context 8192",
+        ),
     ),
     (
         "recommend 4090 commercial",
