@@ -21,7 +21,7 @@ from rules.engine import Engine, Reason, Status, Verdict
 from rules.fit import FitReport, fit_report
 from rules.memory import Shape, kv_cache_gib, weights_gib
 from rules.packs import RuleSet
-from rules.ranking import pick
+from rules.ranking import PRECISION_QUALITY, pick
 from rules.requirements import Requirements
 
 COMPARE_PRECISIONS = ("bf16", "q8_0", "q4_k_m")
@@ -76,8 +76,39 @@ class Advice:
         return self.resolver.resolve(name).variant
 
     def fit(self, name: str, req: Requirements) -> FitReport:
-        """Memory at each precision of one model on the requested hardware."""
-        return fit_report(self.catalog, self.variant(name), req, self.apple_gpu_fraction)
+        """Memory at each precision of one model on the requested hardware.
+
+        A family name ("Qwen3.5") means the size that suits the machine: the largest of
+        the family's preferred sizes whose best fit keeps a quality precision (4-bit or
+        better) at the interactive speed floor, else the family default.
+        """
+        res = self.resolver.resolve(name)
+        report = fit_report(self.catalog, res.variant, req, self.apple_gpu_fraction)
+        if res.match != "family":
+            return report
+        family = res.family
+        sizes = [self.catalog.variants[i] for i in family.preferred if i in self.catalog.variants]
+        best = None
+        for v in sorted(sizes or res.variants, key=lambda v: v.params_b or 0.0, reverse=True):
+            if v.flavor not in ("instruct", "chat", "code", "reasoning"):
+                continue
+            candidate = fit_report(self.catalog, v, req, self.apple_gpu_fraction)
+            fit = candidate.best
+            if (
+                fit is not None
+                and not fit.offload
+                and PRECISION_QUALITY.get(fit.precision, 0) >= 0.75
+            ):
+                best = candidate
+                break
+        if best is None or best.model == report.model:
+            return report
+        chosen = self.catalog.variants[best.model]
+        note = (
+            f"{family.name} comes in several sizes; {chosen.name} is the largest that fits "
+            "this machine well, so it is the one sized here."
+        )
+        return best.model_copy(update={"notes": [note, *best.notes]})
 
     def recommend(
         self,

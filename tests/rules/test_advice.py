@@ -128,3 +128,22 @@ def test_compare_has_sourced_rows(advisor: Advice) -> None:
     license_row = next(r for r in result.rows if r.field == "license")
     assert license_row.values[0]["commercial"] == "conditional"
     assert license_row.values[1]["id"] == "apache-2.0"
+
+
+@pytest.mark.parametrize(
+    ("hardware", "smallest_b"),
+    [({"gpu": "rtx-4090", "gpu_count": 2}, 20), ({"vram_gib": 8.0}, 2)],
+)
+def test_a_family_name_is_sized_for_the_machine(
+    advisor: Advice, hardware: dict[str, object], smallest_b: float
+) -> None:
+    """'Qwen3.5 on two 4090s' sizes a big Qwen3.5, not the family's 0.8B default."""
+    report = advisor.fit("qwen3.5", Requirements.model_validate(hardware))
+    chosen = advisor.catalog.variants[report.model]
+    assert chosen.family_id == "qwen3.5" and (chosen.params_b or 0) >= smallest_b
+    assert report.best is not None and not report.best.offload
+    assert "largest that fits" in report.notes[0]
+    # A named size is sized as asked, with no substitution.
+    assert (
+        advisor.fit("qwen3.5-0.8b", Requirements.model_validate(hardware)).model == "qwen3.5-0.8b"
+    )
