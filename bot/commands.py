@@ -207,12 +207,17 @@ def understand_request(request: Request, extractor: Extractor) -> Understanding:
         w for w in re.split(r"[\s,]+", args) if w and w.lower() not in ("on", "vs", "and", "with")
     ]
     models, rest, notes = _split_models(extractor, words)
+    models, notes = list(dict.fromkeys(models)), list(dict.fromkeys(notes))  # each once
     language = detect_language(args)
     read = extractor.understand(rest)
     requirements, notes = read.requirements, notes + read.notes
     if name == "compare":
         if len(models) < 2:  # name what was not recognised, then how to ask
-            unknown = f"{_unknown(extractor, rest).user_message} " if rest else ""
+            first = rest.split()[0] if rest.split() else ""
+            if first and extractor.resolver.find(first) is None:
+                unknown = f"{_unknown(extractor, rest).user_message} "
+            else:  # nothing unknown: the same model twice, or only one named
+                unknown = "Compare needs two different models. "
             raise UsageError(
                 f"{unknown}Usage: {request.command.usage} — for example {request.command.example}"
             )

@@ -74,3 +74,18 @@ def test_generated_reference_is_current() -> None:
     path = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
     assert path.read_text() == reference_markdown(), "run `make docs`"
     assert all(f"## /{c.name}" in path.read_text() for c in COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "text", ["/compare " + "llama2 " * 300, "/compare llama2", "/compare llama2 llama-2-7b-chat"]
+)
+def test_compare_needs_two_different_models(extractor, text: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UsageError) as caught:
+        understand_request(parse(text), extractor)
+    assert caught.value.user_message.startswith("Compare needs two different models.")
+
+
+def test_compare_names_each_model_once(extractor) -> None:  # type: ignore[no-untyped-def]
+    understood = understand_request(parse("/compare llama2 mistral llama2 mistral"), extractor)
+    assert understood.models == ["llama2-7b-chat", "mistral-7b-instruct-v0.3"]
+    assert len(understood.notes) == len(set(understood.notes))
