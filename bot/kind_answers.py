@@ -3,7 +3,7 @@
 - concept: the guides' explanation first, as whole sentences with their citation numbers;
   models only when the question named some.
 - license: the verdict for the named model under the stated use, and the licence clause
-  that decides it, quoted from the catalog with its URL.
+  that decides it, as the catalog summarises it, with the licence's URL.
 - cost: API US$/month for a few sensible API models, self-hosting US$/month on a named GPU
   sized for the traffic, and the break-even volume, each price with its as-of date
   (arithmetic in rules/cost.py).
@@ -88,7 +88,8 @@ def license_lines(understood: Understanding, catalog: Catalog, advice: Advice) -
         head = f"Yes: {variant.name} is under the {lic.name}, which allows it."
     lines = [head]
     for clause in _deciding(lic, req):
-        lines.append(f'> "{clause}" ({lic.name}, {lic.url})')
+        # The catalog states each term in its own words; the licence text itself is linked.
+        lines.append(f"> Deciding term (the catalog's summary): {clause} — licence text: {lic.url}")
     lines += [f"- {r.message}" for r in verdict.reasons if r.severity in ("reject", "warn")][:4]
     return lines
 

@@ -323,7 +323,11 @@ def test_license_answer_quotes_the_deciding_clause(catalog: Catalog) -> None:
     )
     body = text.split("\n", 2)[2]
     assert body.startswith("No")
-    assert '"licensees whose products had more than 700 million monthly active users' in text
+    assert (
+        "Deciding term (the catalog's summary): licensees whose products had more than 700 million"
+        in text
+    )
+    assert "https://" in text.split("Deciding term", 1)[1]  # the licence text is linked
     assert "Models that meet" not in text
 
 
