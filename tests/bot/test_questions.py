@@ -352,3 +352,20 @@ def test_unknown_model_in_a_command_is_named_not_replaced(catalog: Catalog) -> N
 def test_partial_name_says_what_it_matched(catalog: Catalog) -> None:
     answer = _advisor(catalog).handle("/fit qwen 4090", use_llm=False)
     assert "I took 'qwen' to mean" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "runtime"),
+    [
+        ("best open model for one RTX 4090?", ("ollama run", "llama-server", "vllm serve")),
+        ("we have 8x H100, which open model for chat?", ("vllm serve",)),
+        ("MacBook Pro M3 Max 64GB, which model?", ("ollama run", "llama-server", "mlx_lm")),
+    ],
+)
+def test_each_pick_says_why_and_how_to_start_it(
+    catalog: Catalog, question: str, runtime: tuple[str, ...]
+) -> None:
+    text = _advisor(catalog).handle(question, use_llm=False).text
+    picks = [block for block in text.split("\n1. ", 1)[1].split("\n\n", 1)[0].split("\n") if block]
+    commands = [line for line in picks if line.strip().startswith("- ") and "`" in line]
+    assert commands and all(any(r in line for r in runtime) for line in commands), picks
