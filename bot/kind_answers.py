@@ -182,8 +182,10 @@ def _selfhost(
     )
 
 
-def _cheaper(break_even: float, traffic: cost_model.Traffic) -> str:
-    return "self-host cheaper" if break_even < traffic.tokens_per_day else "API cheaper"
+def _cheaper(break_even: float, traffic: cost_model.Traffic, zh: bool) -> str:
+    if break_even < traffic.tokens_per_day:
+        return "按你的用量自建更便宜" if zh else "self-host cheaper at your volume"
+    return "按你的用量 API 更便宜" if zh else "API cheaper at your volume"
 
 
 def _usd(value: float) -> str:
@@ -194,8 +196,14 @@ def cost_lines(
     understood: Understanding, catalog: Catalog, advice: Advice
 ) -> tuple[list[str], dict[str, Any]]:
     """API and self-hosting cost a month for the stated traffic, and the break-even volume."""
-    req = understood.requirements
+    req, zh = understood.requirements, understood.language == "zh"
     if not req.requests_per_day:
+        if zh:
+            return [
+                "要比较 API 和自建的成本，我需要你的流量：每天的 token 数（“每天5000万token”）、"
+                "每天的请求数及长度（“每天2万次请求，输入1500、输出400个token”），"
+                "或用户数乘以消息数（“2000个用户，每人每天30条消息”）。"
+            ], {}
         return [
             "To compare API and self-hosting cost I need your traffic: tokens a day "
             '("50 million tokens a day"), requests a day with their length ("20k requests a '
@@ -203,19 +211,33 @@ def cost_lines(
             'messages a day each").'
         ], {}
     traffic = cost_model.Traffic(req.requests_per_day, req.tokens_in, req.tokens_out)
-    lines = [
-        f"Traffic: {traffic.requests_per_day:,.0f} requests a day of {traffic.tokens_in:,.0f} "
-        f"tokens in and {traffic.tokens_out:,.0f} out = {traffic.tokens_per_day:,.0f} tokens a "
-        f"day ({cost_model.DAYS_PER_MONTH:g} days a month).",
-        "",
-        "API, US$/month (cheapest seller for each model):",
-    ]
+    days = f"{cost_model.DAYS_PER_MONTH:g}"
+    if zh:
+        lines = [
+            f"流量：每天 {traffic.requests_per_day:,.0f} 次请求，"
+            f"每次输入 {traffic.tokens_in:,.0f}、输出 {traffic.tokens_out:,.0f} 个 token，"
+            f"合计每天 {traffic.tokens_per_day:,.0f} 个 token（每月按 {days} 天计）。",
+            "",
+            "API 费用（每个模型取最便宜的卖家，美元/月）：",
+        ]
+    else:
+        lines = [
+            f"Traffic: {traffic.requests_per_day:,.0f} requests a day of "
+            f"{traffic.tokens_in:,.0f} tokens in and {traffic.tokens_out:,.0f} out = "
+            f"{traffic.tokens_per_day:,.0f} tokens a day ({days} days a month).",
+            "",
+            "API, US$/month (cheapest seller for each model):",
+        ]
     quotes = _api_quotes(catalog, advice, understood, traffic)
     for q in quotes:
+        name, price = catalog.variants[q.model].name, f"${q.input_per_m:g} / ${q.output_per_m:g}"
         lines.append(
-            f"- **{catalog.variants[q.model].name}** (`{q.model}`) via {q.seller}: "
-            f"{_usd(q.monthly_usd)}/month at ${q.input_per_m:g} in / ${q.output_per_m:g} out "
-            f"per 1M tokens (price as of {q.as_of.isoformat()})"
+            f"- **{name}** (`{q.model}`) 经 {q.seller}：每月 {_usd(q.monthly_usd)}，"
+            f"每百万 token 输入/输出 {price}（价格截至 {q.as_of.isoformat()}）"
+            if zh
+            else f"- **{name}** (`{q.model}`) via {q.seller}: {_usd(q.monthly_usd)}/month at "
+            f"${q.input_per_m:g} in / ${q.output_per_m:g} out per 1M tokens "
+            f"(price as of {q.as_of.isoformat()})"
         )
     host = _selfhost(catalog, advice, understood, traffic)
     data: dict[str, Any] = {
@@ -228,33 +250,57 @@ def cost_lines(
     }
     lines.append("")
     if host is None:
-        lines.append("Self-hosting: no open model fits the named GPU with a known cloud price.")
+        lines.append(
+            "自建：没有开放模型能在所述 GPU 上运行且有已知的云端价格。"
+            if zh
+            else "Self-hosting: no open model fits the named GPU with a known cloud price."
+        )
         return lines, data
-    gpu = catalog.gpus[host.gpu]
-    dated = f" (price as of {host.price_as_of.isoformat()})" if host.price_as_of else ""
-    lines += [
-        f"Self-hosting **{catalog.variants[host.model].name}** (`{host.model}`, {host.precision}) "
-        f"on {host.gpus}x {gpu.name}: {_usd(host.monthly_usd)}/month = ${host.gpu_hourly_usd:g}"
-        f"/GPU-hour{dated} x {host.gpus} GPUs x {cost_model.HOURS_PER_MONTH:g} h.",
-        f"- Throughput needed: {host.needed_tokens_per_s:,.0f} output tokens/s at peak "
-        f"(assumed {cost_model.PEAK_FACTOR:g}x the daily average); one replica of "
-        f"{host.gpus_per_replica} GPU(s) gives about {host.stream_tokens_per_s:g} tokens/s per "
-        f"stream and about {cost_model.BATCH_SPEEDUP:g}x that with batching (an assumption), so "
-        f"{host.replicas} replica(s).",
-    ]
+    gpu, model = catalog.gpus[host.gpu], catalog.variants[host.model].name
+    hours, peak, batch = (
+        f"{cost_model.HOURS_PER_MONTH:g}",
+        f"{cost_model.PEAK_FACTOR:g}",
+        f"{cost_model.BATCH_SPEEDUP:g}",
+    )
+    dated = host.price_as_of.isoformat() if host.price_as_of else ""
+    if zh:
+        lines += [
+            f"自建 **{model}**（`{host.model}`，{host.precision}），{host.gpus} 张 {gpu.name}："
+            f"每月 {_usd(host.monthly_usd)} = 每 GPU 小时 ${host.gpu_hourly_usd:g}"
+            + (f"（价格截至 {dated}）" if dated else "")
+            + f" × {host.gpus} 张 × {hours} 小时。",
+            f"- 所需吞吐：峰值每秒 {host.needed_tokens_per_s:,.0f} 个输出 token（假设为日均的 "
+            f"{peak} 倍）；每个副本 {host.gpus_per_replica} 张 GPU，单路约每秒 "
+            f"{host.stream_tokens_per_s:g} 个 token，批处理约为其 {batch} 倍（假设），"
+            f"因此需要 {host.replicas} 个副本。",
+        ]
+    else:
+        lines += [
+            f"Self-hosting **{model}** (`{host.model}`, {host.precision}) on {host.gpus}x "
+            f"{gpu.name}: {_usd(host.monthly_usd)}/month = ${host.gpu_hourly_usd:g}/GPU-hour"
+            + (f" (price as of {dated})" if dated else "")
+            + f" x {host.gpus} GPUs x {hours} h.",
+            f"- Throughput needed: {host.needed_tokens_per_s:,.0f} output tokens/s at peak "
+            f"(assumed {peak}x the daily average); one replica of {host.gpus_per_replica} GPU(s) "
+            f"gives about {host.stream_tokens_per_s:g} tokens/s per stream and about {batch}x "
+            f"that with batching (an assumption), so {host.replicas} replica(s).",
+        ]
     data["selfhost"] = host.model_dump(mode="json")
     evens = {
         q.model: cost_model.break_even_tokens_per_day(host.monthly_usd, q, traffic) for q in quotes
     }
     data["break_even_tokens_per_day"] = evens
     if evens:
+        parts = "; ".join(
+            f"{catalog.variants[m].name} {v:,.0f} ({_cheaper(v, traffic, zh)})"
+            for m, v in evens.items()
+        )
         lines.append(
-            f"Break-even on these {host.gpus} GPUs (tokens a day, same mix): "
-            + "; ".join(
-                f"{catalog.variants[m].name} {v:,.0f} ({_cheaper(v, traffic)} at your volume)"
-                for m, v in evens.items()
-            )
-            + ". Self-hosting also costs engineering time that these figures leave out."
+            f"盈亏平衡点（这 {host.gpus} 张 GPU，每天 token 数，同样的输入输出比例）：{parts}。"
+            "自建还需要工程人力，这些数字没有计入。"
+            if zh
+            else f"Break-even on these {host.gpus} GPUs (tokens a day, same mix): {parts}. "
+            "Self-hosting also costs engineering time that these figures leave out."
         )
     return lines, data
 

@@ -369,3 +369,16 @@ def test_each_pick_says_why_and_how_to_start_it(
     picks = [block for block in text.split("\n1. ", 1)[1].split("\n\n", 1)[0].split("\n") if block]
     commands = [line for line in picks if line.strip().startswith("- ") and "`" in line]
     assert commands and all(any(r in line for r in runtime) for line in commands), picks
+
+
+def test_a_chinese_cost_question_is_answered_in_chinese_with_the_same_figures(
+    catalog: Catalog,
+) -> None:
+    en = _advisor(catalog).handle(
+        "We send 50 million tokens a day; API or self-host?", use_llm=False
+    )
+    zh = _advisor(catalog).handle("每天5000万token，用API还是自己部署？", use_llm=False)
+    assert zh.data["cost"] == en.data["cost"]
+    assert "盈亏平衡点" in zh.text and "价格截至" in zh.text and "Break-even" not in zh.text
+    first = zh.data["cost"]["api"][0]
+    assert f"US${first['monthly_usd']:,.0f}" in zh.text
