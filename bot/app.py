@@ -1,4 +1,4 @@
-"""Composition root: build the advisor from settings.
+"""Composition root: build the advisor, its chat service and trials from settings.
 
 Everything that needs an Advisor (the CLI, the terminal chat, Slack, Discord) builds it
 here, so they all read the same catalog, rules, index and Ollama settings.
@@ -9,16 +9,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
 
 from bot.advisor import Advisor
 from bot.llm import OllamaChat
 from core.errors import AdvisorError
 from core.settings import Settings
 from knowledge.cards import family_cards, model_names
+from knowledge.db import make_engine, migrate
 from knowledge.guides import read_guides
 from knowledge.index import KnowledgeIndex, RebuildReport
 from knowledge.store import Catalog, open_catalog
 from rules.packs import load_rules
+
+if TYPE_CHECKING:
+    from bot.chat_service import ChatService
+    from bot.trials.service import Trials
 
 log = logging.getLogger("advisor")
 
@@ -62,3 +70,38 @@ def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = Tr
     )
     advisor.llm_extraction = settings.llm_extraction
     return advisor
+
+
+def build_trials(settings: Settings, catalog: Catalog, engine: Engine | None = None) -> Trials:
+    """Trials and evals on the configured Ollama host, queued on the configured job queue."""
+    from bot.trials.jobs import JobStore
+    from bot.trials.service import Trials
+    from knowledge.resolve import Resolver
+
+    if engine is None:
+        engine = make_engine(settings.db_url)
+        migrate(engine)
+    return Trials.from_settings(
+        settings, Resolver(catalog), JobStore(engine, settings.jobs_queue_url)
+    )
+
+
+def build_chat_service(advisor: Advisor, settings: Settings) -> ChatService:
+    """The service every chat adapter shares: profiles, access, rate limits, trials.
+
+    Jobs whose worker died are recovered by the job runner itself (leases), so building a
+    service never touches jobs another process is running.
+    """
+    from bot.chat_service import AccessPolicy, ChatService, RateLimiter
+    from bot.profiles import ProfileStore
+
+    engine = make_engine(settings.db_url)
+    migrate(engine)
+    return ChatService(
+        advisor,
+        ProfileStore(engine, advisor.catalog),
+        AccessPolicy(frozenset(settings.admin_users), frozenset(settings.admin_roles)),
+        RateLimiter(settings.rate_limit_per_minute, engine=engine),
+        build_trials(settings, advisor.catalog, engine),
+        workers=settings.chat_workers,
+    )

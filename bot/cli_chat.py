@@ -49,8 +49,7 @@ def ask(
 def chat() -> None:
     """Chat in the terminal (what `make run` opens without Slack or Discord tokens)."""
     from bot.adapters.console import chat as run_chat
-    from bot.app import build_advisor, rebuild_index
-    from bot.serve import chat_service
+    from bot.app import build_advisor, build_chat_service, rebuild_index
     from core.settings import load_settings
 
     settings = load_settings()
@@ -58,7 +57,7 @@ def chat() -> None:
     if advisor.index is not None and advisor.index.status().chunks == 0:
         out.print("[dim]Building the knowledge index (first run only)...[/dim]")
         rebuild_index(advisor.index, advisor.catalog)
-    run_chat(chat_service(advisor, settings), out)
+    run_chat(build_chat_service(advisor, settings), out)
 
 
 def serve() -> None:
@@ -66,8 +65,8 @@ def serve() -> None:
     import asyncio
     import threading
 
-    from bot.app import build_advisor, rebuild_index, warm_index
-    from bot.serve import adapters, chat_service, check_platforms, serve_chat
+    from bot.app import build_advisor, build_chat_service, rebuild_index, warm_index
+    from bot.serve import adapters, check_platforms, serve_chat
     from core.settings import load_settings
 
     settings = load_settings()
@@ -82,7 +81,7 @@ def serve() -> None:
     if advisor.index is not None:  # load the embedding model now, not at the first question
         threading.Thread(target=warm_index, args=(advisor.index,), daemon=True).start()
     out.print(f"Serving on {', '.join(chosen)}. Ctrl-C to stop.")
-    asyncio.run(serve_chat(chat_service(advisor, settings), settings, chosen))
+    asyncio.run(serve_chat(build_chat_service(advisor, settings), settings, chosen))
 
 
 @index_app.command("rebuild")
@@ -207,14 +206,13 @@ def digest(
 ) -> None:
     """New model releases first seen in the last DAYS days, grouped by provider."""
     from bot.adapters.render_terminal import render_terminal
-    from bot.app import build_advisor
+    from bot.app import build_advisor, build_chat_service
     from bot.digest import digest_answer
-    from bot.serve import chat_service
     from core.settings import load_settings
 
     settings = load_settings()
     advisor = build_advisor(settings, use_index=False)
-    service = chat_service(advisor, settings)
+    service = build_chat_service(advisor, settings)
     answer = digest_answer(advisor, service.profiles.engine, days, {}, "en")
     if as_json:
         print_json(answer.as_json())

@@ -26,20 +26,12 @@ def _owner() -> Any:
 
 
 def _trials() -> Trials:
-    from bot.trials.jobs import JobStore
-    from bot.trials.service import Trials
+    from bot.app import build_trials
     from core.settings import load_settings
-    from knowledge.db import make_engine, migrate
-    from knowledge.resolve import Resolver
     from knowledge.store import open_catalog
 
     settings = load_settings()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    catalog = open_catalog(settings)
-    return Trials.from_settings(
-        settings, Resolver(catalog), JobStore(engine, settings.jobs_queue_url)
-    )
+    return build_trials(settings, open_catalog(settings))
 
 
 def _run(trials: Trials, queued_text: str, as_json: bool, full: bool) -> None:

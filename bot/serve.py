@@ -13,38 +13,14 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot.advisor import Advisor
-from bot.chat_service import AccessPolicy, ChatService, RateLimiter
+from bot.chat_service import ChatService
 from bot.digest import digest_answer
-from bot.profiles import ProfileStore
 from bot.scheduler import DigestScheduler
 from bot.subscriptions import Subscription, SubscriptionStore
-from bot.trials.jobs import JobStore
-from bot.trials.service import Trials
 from core.errors import ConfigError
 from core.settings import Settings
-from knowledge.db import make_engine, migrate
 
 log = logging.getLogger("advisor")
-
-
-def chat_service(advisor: Advisor, settings: Settings) -> ChatService:
-    """The shared service with the configured profiles database, admins and rate limit."""
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    store = JobStore(engine, settings.jobs_queue_url)
-    trials = Trials.from_settings(settings, advisor.advice.resolver, store)
-    interrupted = trials.runner.recover()
-    if interrupted:
-        log.warning("jobs interrupted by the last restart: %s", ", ".join(interrupted))
-    return ChatService(
-        advisor,
-        ProfileStore(engine, advisor.catalog),
-        AccessPolicy(frozenset(settings.admin_users), frozenset(settings.admin_roles)),
-        RateLimiter(settings.rate_limit_per_minute, engine=engine),
-        trials,
-        workers=settings.chat_workers,
-    )
 
 
 def adapters(settings: Settings) -> list[str]:
