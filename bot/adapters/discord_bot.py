@@ -27,7 +27,7 @@ import concurrent.futures
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -37,6 +37,7 @@ from bot.adapters.render_discord import CONTENT, render_discord
 from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService
 from bot.logs import report_incident
+from knowledge.store import Catalog
 
 log = logging.getLogger("advisor")
 UPDATE_INTERVAL = 1.0
@@ -51,12 +52,42 @@ Show = Callable[[str, list[discord.Embed]], Awaitable[Any]]
 Later = Callable[[str, list[discord.Embed]], Awaitable[discord.Message | None]]
 
 
-def matching_names(names: Sequence[str], typed: str, limit: int = MAX_CHOICES) -> list[str]:
-    """Catalog names containing ``typed`` (any case), prefix matches first, at most ``limit``."""
+def matching_ids(
+    keys: Mapping[str, Sequence[str]], typed: str, limit: int = MAX_CHOICES
+) -> list[str]:
+    """Catalog ids one of whose keys (id, name, aliases, repo, tags) contains ``typed``.
+
+    Any case; ids with a key equal to ``typed`` come first, then prefix matches, then the
+    rest, each group in catalog order; at most ``limit``.
+    """
     needle = typed.strip().lower()
-    found = [n for n in names if needle in n.lower()]
-    found.sort(key=lambda n: not n.lower().startswith(needle))
-    return found[:limit]
+    ranked: list[tuple[int, int, str]] = []
+    for order, (value, names) in enumerate(keys.items()):
+        lowered = [n.lower() for n in names]
+        if needle in lowered:
+            ranked.append((0, order, value))
+        elif any(n.startswith(needle) for n in lowered):
+            ranked.append((1, order, value))
+        elif any(needle in n for n in lowered):
+            ranked.append((2, order, value))
+    return [value for *_, value in sorted(ranked)[:limit]]
+
+
+def search_keys(names: Sequence[str], catalog: Catalog | None) -> dict[str, list[str]]:
+    """What autocomplete matches for each catalog id: the id, and with the catalog its name,
+    aliases, Hugging Face repo and Ollama tags."""
+    keys: dict[str, list[str]] = {}
+    for name in names:
+        found: list[str] = [name]
+        variant = catalog.variants.get(name) if catalog else None
+        family = catalog.families.get(name) if catalog else None
+        if variant is not None:
+            found += [variant.name, *variant.aliases, *variant.ollama_tags]
+            found += [variant.hf_repo] if variant.hf_repo else []
+        elif family is not None:
+            found += [family.name, *family.aliases]
+        keys[name] = found
+    return keys
 
 
 def command_text(name: str, *parts: str | None, hardware: str | None = None) -> str:
@@ -134,9 +165,11 @@ class _Stream:
 class DiscordAdvisor:
     """Discord event handlers bound to one ChatService."""
 
-    def __init__(self, service: ChatService, catalog_names: Sequence[str]) -> None:
+    def __init__(
+        self, service: ChatService, catalog_names: Sequence[str], catalog: Catalog | None = None
+    ) -> None:
         self.service = service
-        self.catalog_names = list(catalog_names)
+        self.model_keys = search_keys(catalog_names, catalog)
         self.progress_interval = UPDATE_INTERVAL
 
     async def deliver(
@@ -242,10 +275,11 @@ class DiscordAdvisor:
     async def complete_model(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """Autocomplete for model options: catalog names containing what was typed."""
+        """Autocomplete for model options: catalog ids whose id, name, alias, repo or tag
+        contains what was typed."""
         return [
             app_commands.Choice(name=n[:CHOICE_LENGTH], value=n[:CHOICE_LENGTH])
-            for n in matching_names(self.catalog_names, current)
+            for n in matching_ids(self.model_keys, current)
         ]
 
     async def on_message(self, me: discord.ClientUser, message: discord.Message) -> None:

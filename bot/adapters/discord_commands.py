@@ -54,7 +54,8 @@ def build_client(
     intents = discord.Intents.default()
     intents.message_content = message_content
     client = AdvisorClient(intents=intents, guild_id=guild_id)
-    advisor = DiscordAdvisor(service, catalog_names)
+    catalog = service.advisor.catalog if isinstance(service, ChatService) else None
+    advisor = DiscordAdvisor(service, catalog_names, catalog)
     _register(client.tree, advisor)
     if message_content:
 

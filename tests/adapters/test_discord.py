@@ -25,7 +25,7 @@ import discord
 import pytest
 from aiohttp import web
 
-from bot.adapters.discord_bot import matching_names
+from bot.adapters.discord_bot import matching_ids
 from bot.adapters.discord_commands import AdvisorClient, build_client
 from bot.adapters.splitting import unsplit
 from bot.advisor import Advisor
@@ -438,10 +438,41 @@ def test_model_autocomplete_offers_at_most_25_matching_catalog_names(
     ]
 
 
-def test_matching_names_puts_prefix_matches_first() -> None:
-    names = ["code-llama-7b", "llama2-7b-chat", "tinyllama", "mistral"]
-    assert matching_names(names, "Llama") == ["llama2-7b-chat", "code-llama-7b", "tinyllama"]
-    assert matching_names([f"m{i}" for i in range(40)], "m") == [f"m{i}" for i in range(25)]
+def test_matching_ids_puts_exact_then_prefix_matches_first() -> None:
+    keys = {n: [n] for n in ["code-llama-7b", "llama2-7b-chat", "tinyllama", "mistral"]}
+    assert matching_ids(keys, "Llama") == ["llama2-7b-chat", "code-llama-7b", "tinyllama"]
+    many = {f"m{i}": [f"m{i}"] for i in range(40)}
+    assert matching_ids(many, "m") == [f"m{i}" for i in range(25)]
+    assert matching_ids({"a-b": ["a-b", "Other"], "other-x": ["other-x"]}, "other") == [
+        "a-b",
+        "other-x",
+    ]
+
+
+def test_autocomplete_matches_aliases_ollama_tags_and_hf_repos(
+    real_service: ChatService, catalog: Catalog
+) -> None:
+    names = sorted({*catalog.variants, *catalog.families})
+
+    async def scenario(typed: str) -> list[str]:
+        async with connected(real_service, names) as (client, fake):
+            event = interaction(client, "fit", {"model": typed}, kind=4, focused="model")
+            await client.tree._call(event)
+            (callback,) = fake.find("POST", "/callback")
+            choices = callback.body["data"]["choices"]
+            assert len(choices) <= 25 and all(c["value"] in names for c in choices)
+            return [c["value"] for c in choices]
+
+    alias = asyncio.run(scenario("LLAMA-2-7B"))  # an alias, in another case
+    assert alias[0] == "llama2-7b" and "llama2-7b-chat" in alias
+    assert asyncio.run(scenario("qwen2.5:7b"))[0] == "qwen2.5-7b-instruct"  # an Ollama tag
+    repo = asyncio.run(scenario("meta-llama/Llama-2-7b"))  # a Hugging Face repo prefix
+    assert {"llama2-7b", "llama2-7b-chat"} <= set(repo)
+    assert all(
+        (catalog.variants[v].hf_repo or "").lower().startswith("meta-llama/llama-2-7b")
+        for v in repo
+    )
+    assert asyncio.run(scenario("no-such-model-anywhere")) == []
 
 
 def gateway(client: discord.Client) -> Any:
