@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -46,8 +48,23 @@ CHOICE_LENGTH = 100
 THREAD_NAME = 100
 _MENTION = re.compile(r"<@!?(\d+)>\s*")
 
-#: Shows one message's content and embeds (edits the response, or sends a new message).
-Show = Callable[[str, list[discord.Embed]], Awaitable[Any]]
+#: Follow-up buttons: ``advisor:fu:<command>`` when the command fits Discord's 100-character
+#: custom_id (it survives restarts), else ``advisor:fh:<digest>`` looked up in memory.
+FOLLOW_UP = re.compile(r"advisor:f(?P<kind>[uh]):(?P<value>.+)")
+CUSTOM_ID = 100
+BUTTON_LABEL = 80
+BUTTONS_PER_ROW = 5
+REMEMBERED = 2048
+
+
+class Show(Protocol):
+    """Shows one message's content, embeds and buttons (edits the response, or sends anew)."""
+
+    def __call__(
+        self, content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None, /
+    ) -> Awaitable[Any]: ...
+
+
 #: Posts a message that arrives later and returns it (so progress can edit it).
 Later = Callable[[str, list[discord.Embed]], Awaitable[discord.Message | None]]
 
@@ -125,6 +142,38 @@ def _embeds(message: dict[str, Any]) -> list[discord.Embed]:
     return [discord.Embed.from_dict(e) for e in message["embeds"]]
 
 
+def _view(view: discord.ui.View | None) -> Any:
+    """``view`` for an edit or send; without one, the message's components stay as they are."""
+    return view if view is not None else discord.utils.MISSING
+
+
+class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FOLLOW_UP.pattern):
+    """A button that runs one follow-up command; ``follow_up_item`` binds it to an advisor."""
+
+    def __init__(self, command: str | None, custom_id: str, row: int | None = None) -> None:
+        label = (command or "expired")[:BUTTON_LABEL]
+        super().__init__(discord.ui.Button(label=label, custom_id=custom_id), row=row)
+        self.command = command
+
+
+def follow_up_item(advisor: DiscordAdvisor) -> type[FollowUpButton]:
+    """The follow-up button class bound to ``advisor``: a click answers its command."""
+
+    class FollowUp(FollowUpButton, template=FOLLOW_UP.pattern):
+        @classmethod
+        async def from_custom_id(
+            cls, interaction: discord.Interaction[Any], item: Any, match: re.Match[str], /
+        ) -> FollowUp:
+            value = match["value"]
+            command = value if match["kind"] == "u" else advisor.long_follow_ups.get(value)
+            return cls(command, match.string)
+
+        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+            await advisor.on_follow_up(interaction, self.command)
+
+    return FollowUp
+
+
 class _Stream:
     """Hands tokens from the worker thread to the loop, showing progress at most once a second."""
 
@@ -170,6 +219,36 @@ class DiscordAdvisor:
     ) -> None:
         self.service = service
         self.model_keys = search_keys(catalog_names, catalog)
+        self.long_follow_ups: OrderedDict[str, str] = OrderedDict()
+        self.button = follow_up_item(self)
+
+    def buttons(self, commands: Sequence[str]) -> discord.ui.View | None:
+        """A view of follow-up buttons (5 per row), or None when there are none."""
+        if not commands:
+            return None
+        view = discord.ui.View(timeout=None)
+        for i, command in enumerate(commands):
+            custom_id = f"advisor:fu:{command}"
+            if len(custom_id) > CUSTOM_ID:
+                digest = hashlib.sha256(command.encode()).hexdigest()[:24]
+                self.long_follow_ups[digest] = command
+                self.long_follow_ups.move_to_end(digest)
+                while len(self.long_follow_ups) > REMEMBERED:
+                    self.long_follow_ups.popitem(last=False)
+                custom_id = f"advisor:fh:{digest}"
+            view.add_item(self.button(command, custom_id, row=i // BUTTONS_PER_ROW))
+        return view
+
+    async def on_follow_up(self, interaction: discord.Interaction, command: str | None) -> None:
+        """A follow-up button: answer its command for the clicking user, like a slash command."""
+        if command is None:
+            await self.guarded(
+                interaction.response.send_message(
+                    "This button has expired; ask again for fresh ones.", ephemeral=True
+                )
+            )
+            return
+        await self.on_command(interaction, command)
         self.progress_interval = UPDATE_INTERVAL
 
     async def deliver(
@@ -203,14 +282,15 @@ class DiscordAdvisor:
         if answer.data.get("private") and private is not None:
             await private(messages[0]["content"], _embeds(messages[0]))
             return
+        views = [self.buttons(m.get("buttons", [])) for m in messages]
         try:
-            await first(messages[0]["content"], _embeds(messages[0]))
+            await first(messages[0]["content"], _embeds(messages[0]), views[0])
         except discord.HTTPException as exc:
             log.warning("final edit refused (%s %s), sending it as a new message: %s",
                         exc.status, exc.code, _where(ctx))  # fmt: skip
-            await more(messages[0]["content"], _embeds(messages[0]))
-        for message in messages[1:]:
-            await more(message["content"], _embeds(message))
+            await more(messages[0]["content"], _embeds(messages[0]), views[0])
+        for message, view in zip(messages[1:], views[1:], strict=True):
+            await more(message["content"], _embeds(message), view)
 
     async def guarded(
         self, work: Awaitable[Any], fail: Show | None = None, where: str = ""
@@ -245,15 +325,23 @@ class DiscordAdvisor:
             dm=interaction.guild_id is None,
         )
 
-        async def edit(content: str, embeds: list[discord.Embed]) -> None:
-            await interaction.edit_original_response(content=content, embeds=embeds)
-
-        async def follow(content: str, embeds: list[discord.Embed]) -> discord.Message:
-            return await interaction.followup.send(
-                content or discord.utils.MISSING, embeds=embeds, wait=True
+        async def edit(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
+            await interaction.edit_original_response(
+                content=content, embeds=embeds, view=_view(view)
             )
 
-        async def private(content: str, embeds: list[discord.Embed]) -> None:
+        async def follow(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> discord.Message:
+            return await interaction.followup.send(
+                content or discord.utils.MISSING, embeds=embeds, wait=True, view=_view(view)
+            )
+
+        async def private(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
             await interaction.delete_original_response()
             await interaction.followup.send(
                 content or discord.utils.MISSING, embeds=embeds, ephemeral=True
@@ -326,11 +414,15 @@ class DiscordAdvisor:
             mention_author=reference is not None,
         )
 
-        async def edit(content: str, embeds: list[discord.Embed]) -> None:
-            await placeholder.edit(content=content, embeds=embeds)
+        async def edit(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
+            await placeholder.edit(content=content, embeds=embeds, view=_view(view))
 
-        async def send(content: str, embeds: list[discord.Embed]) -> discord.Message:
-            return await target.send(content=content or None, embeds=embeds)
+        async def send(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> discord.Message:
+            return await target.send(content=content or None, embeds=embeds, view=_view(view))
 
         await self.guarded(self.deliver(ctx, text, edit, send), fail=edit, where=_where(ctx))
 

@@ -57,6 +57,7 @@ def build_client(
     catalog = service.advisor.catalog if isinstance(service, ChatService) else None
     advisor = DiscordAdvisor(service, catalog_names, catalog)
     _register(client.tree, advisor)
+    client.add_dynamic_items(advisor.button)  # buttons of earlier answers work after a restart
     if message_content:
 
         @client.event
