@@ -701,3 +701,21 @@ def test_a_real_recommendation_offers_its_follow_ups_as_buttons(real_service: Ch
     labels = [b["label"] for r in answer.body["components"] for b in r["components"]]
     assert any(label.startswith("/why-not ") for label in labels)
     assert any(label.startswith("/fit ") and "4090" in label for label in labels)
+
+
+def test_a_long_button_from_before_a_restart_says_it_expired() -> None:
+    service = FakeService(Answer("q", "en", "never"))
+
+    async def scenario() -> list[Call]:
+        async with connected(service, []) as (client, fake):
+            base = len(fake.calls)
+            old_id = "advisor:fh:0123456789ab"  # remembered only by the process that sent it
+            button = {"type": 2, "style": 2, "label": "/trial …", "custom_id": old_id}
+            message = _message(CHANNEL_ID, "", [], components=[{"type": 1, "components": [button]}])
+            gateway(client).parse_interaction_create(_click(message, old_id))
+            await _settled(fake, base + 1)
+            return fake.calls[base:]
+
+    (reply,) = asyncio.run(scenario())
+    assert reply.body["type"] == 4 and reply.body["data"]["flags"] & 64  # only the clicker sees it
+    assert "expired" in reply.body["data"]["content"] and service.seen == []
