@@ -17,7 +17,9 @@ back to a new message, a refused thread to a reply in the channel, and every ref
 logged with guild, channel, user and interaction ids. Usage errors, denials and rate-limit
 notices are ephemeral. Job progress edits one message in place. Handlers never let an
 exception escape. The slash command tree is built from the registry (bot/adapters/
-discord_commands.py). Only bot/adapters imports discord.
+discord_commands.py). Follow-ups arrive as buttons (5 per row, at most 25) whose custom_id
+carries the command; a click answers it like a slash command for the clicker. Only
+bot/adapters imports discord.
 """
 
 from __future__ import annotations
