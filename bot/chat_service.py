@@ -239,22 +239,43 @@ class ChatService:
         wide = "scope=workspace" in rest
         scope = Scope(ctx.platform, ctx.workspace, "" if wide else ctx.channel)
         rest = rest.replace("scope=workspace", "").replace("scope=channel", "")
-        where = "this workspace" if wide else ("your DMs" if ctx.dm else "this channel")
+        lang = detect_language(text)
+        if wide:
+            where = say(lang, "this workspace", "本工作区")
+        else:
+            where = (
+                say(lang, "your DMs", "你的私信") if ctx.dm else say(lang, "this channel", "本频道")
+            )
         if action in ("", "show"):
             profile = self.profiles.effective(ctx.platform, ctx.workspace, ctx.channel)
-            body = describe(profile) or "no defaults yet"
-            return self._notice(text, "en", f"Team profile for {where}: {body}.\n{PROFILE_USAGE}")
+            body = describe(profile) or say(lang, "no defaults yet", "尚无默认设置")
+            shown = say(lang, f"Team profile for {where}: {body}.", f"{where}的团队配置：{body}。")
+            return self._notice(text, lang, f"{shown}\n{PROFILE_USAGE}")
         # In a DM the channel profile is the user's own; everywhere else it is the team's.
         if not (ctx.dm and not wide) and not self.access.allows(ctx, "profile"):
             return self._private(
-                text, "en", "Only the advisor's admins can change team profiles; ask one of them."
+                text,
+                lang,
+                say(
+                    lang,
+                    "Only the advisor's admins can change team profiles; ask one of them.",
+                    "只有顾问的管理员可以修改团队配置，请联系其中一位。",
+                ),
             )
         if action == "set":
-            stored = self.profiles.set(scope, self.profiles.parse(rest), ctx.user)
-            return self._notice(text, "en", f"Saved. Team profile for {where}: {describe(stored)}.")
+            stored = describe(self.profiles.set(scope, self.profiles.parse(rest), ctx.user))
+            saved = say(
+                lang,
+                f"Saved. Team profile for {where}: {stored}.",
+                f"已保存。{where}的团队配置：{stored}。",
+            )
+            return self._notice(text, lang, saved)
         if action == "clear":
             self.profiles.clear(scope)
-            return self._notice(text, "en", f"Cleared the team profile for {where}.")
+            cleared = say(
+                lang, f"Cleared the team profile for {where}.", f"已清除{where}的团队配置。"
+            )
+            return self._notice(text, lang, cleared)
         raise ProfileError(PROFILE_USAGE)
 
     def _jobs_here(self, ctx: ChatContext) -> list[Job]:
@@ -265,21 +286,46 @@ class ChatService:
     def _trial(
         self, ctx: ChatContext, text: str, notify: Callable[[Answer], None] | None
     ) -> Answer:
+        lang = detect_language(text)
         if self.trials is None:
-            raise JobError("Trials need an Ollama server; the advisor's admins can set one up.")
+            raise JobError(
+                say(
+                    lang,
+                    "Trials need an Ollama server; the advisor's admins can set one up.",
+                    "试运行需要 Ollama 服务器，请顾问的管理员配置。",
+                )
+            )
         command, _, args = text.strip().partition(" ")
         verb, _, rest = args.strip().partition(" ")
         if command == "/jobs":
-            lines = [f"{j.id} {j.kind} {j.status} {j.progress}" for j in self._jobs_here(ctx)]
-            return self._notice(text, "en", "\n".join(lines) or "No jobs in this workspace yet.")
+            jobs = self._jobs_here(ctx)
+            if not jobs:
+                return self._notice(
+                    text, lang, say(lang, "No jobs in this workspace yet.", "本工作区还没有任务。")
+                )
+            header = say(
+                lang, "Jobs in this workspace (newest first):", "本工作区的任务（最新在前）："
+            )
+            lines = [f"{j.id} {j.kind} {j.status} {j.progress}" for j in jobs]
+            return self._notice(text, lang, "\n".join([header, *lines]))
         if command == "/trial" and verb == "cancel":
             return self._cancel(ctx, text, rest.strip())
         if command == "/trial" and verb == "pull":
             if not self.access.allows(ctx, "pull"):
-                return self._private(text, "en", "Only the advisor's admins can pull models.")
+                denied = say(
+                    lang,
+                    "Only the advisor's admins can pull models.",
+                    "只有顾问的管理员可以拉取模型。",
+                )
+                return self._private(text, lang, denied)
             return self._pull(text, rest.strip(), notify)
         if not self.access.allows(ctx, "trial"):
-            return self._private(text, "en", "Only the advisor's admins can run trials and evals.")
+            denied = say(
+                lang,
+                "Only the advisor's admins can run trials and evals.",
+                "只有顾问的管理员可以运行试运行和评测。",
+            )
+            return self._private(text, lang, denied)
         owner = Owner(ctx.user, ctx.platform, ctx.channel, ctx.thread)
         on_job = (lambda job: notify(_job_answer(job))) if notify else None
         before = {j.id for j in self.trials.runner.store.recent(5)}
@@ -294,17 +340,29 @@ class ChatService:
 
     def _cancel(self, ctx: ChatContext, text: str, job_id: str) -> Answer:
         assert self.trials is not None
+        lang = detect_language(text)
         job = next((j for j in self._jobs_here(ctx) if j.id == job_id), None)
         if job is None:
-            return self._private(text, "en", "No such job in this workspace; /jobs lists them.")
+            missing = say(
+                lang,
+                "No such job in this workspace; /jobs lists them.",
+                "本工作区没有这个任务；/jobs 会列出所有任务。",
+            )
+            return self._private(text, lang, missing)
         if job.user != ctx.user and not self.access.is_admin(ctx):
             return self._private(
                 text,
-                "en",
-                f"Job {job.id} belongs to someone else; only they or an admin can stop it.",
+                lang,
+                say(
+                    lang,
+                    f"Job {job.id} belongs to someone else; only they or an admin can stop it.",
+                    f"任务 {job.id} 属于其他人，只有本人或管理员可以停止它。",
+                ),
             )
         self.trials.runner.cancel(job.id)
-        return self._notice(text, "en", f"Job {job.id}: cancelling.")
+        return self._notice(
+            text, lang, say(lang, f"Job {job.id}: cancelling.", f"任务 {job.id}：正在取消。")
+        )
 
     def _pull(self, text: str, tag: str, notify: Callable[[Answer], None] | None) -> Answer:
         assert self.trials is not None
@@ -341,15 +399,26 @@ class ChatService:
         profile = self.profiles.effective(ctx.platform, ctx.workspace, ctx.channel)
         language = str(profile.get("language") or detect_language(text))
         if args and args[0] in ("subscribe", "unsubscribe"):
+            lang = detect_language(text)
             if not self.access.allows(ctx, "profile"):
-                return self._private(text, "en", "Only admins can change subscriptions.")
+                denied = say(
+                    lang, "Only admins can change subscriptions.", "只有管理员可以修改订阅。"
+                )
+                return self._private(text, lang, denied)
             store = SubscriptionStore(engine, clock=self.clock)
             if args[0] == "subscribe":
                 store.subscribe(ctx.platform, ctx.workspace, ctx.channel, language, ctx.user)
-                return self._notice(text, "en", "Subscribed: this channel gets the weekly digest.")
+                subscribed = say(
+                    lang,
+                    "Subscribed: this channel gets the weekly digest.",
+                    "已订阅：本频道将收到每周摘要。",
+                )
+                return self._notice(text, lang, subscribed)
             removed = store.unsubscribe(ctx.platform, ctx.workspace, ctx.channel)
+            if removed:
+                return self._notice(text, lang, say(lang, "Unsubscribed.", "已取消订阅。"))
             return self._notice(
-                text, "en", "Unsubscribed." if removed else "This channel was not subscribed."
+                text, lang, say(lang, "This channel was not subscribed.", "本频道尚未订阅。")
             )
         try:
             days = next((int(a.split("=", 1)[1]) for a in args if a.startswith("days=")), 7)

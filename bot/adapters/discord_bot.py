@@ -17,18 +17,22 @@ back to a new message, a refused thread to a reply in the channel, and every ref
 logged with guild, channel, user and interaction ids. Usage errors, denials and rate-limit
 notices are ephemeral. Job progress edits one message in place. Handlers never let an
 exception escape. The slash command tree is built from the registry (bot/adapters/
-discord_commands.py). Only bot/adapters imports discord.
+discord_commands.py). Follow-ups arrive as buttons (5 per row, at most 25) whose custom_id
+carries the command; a click answers it like a slash command for the clicker. Only
+bot/adapters imports discord.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -37,6 +41,7 @@ from bot.adapters.render_discord import CONTENT, render_discord
 from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService
 from bot.logs import report_incident
+from knowledge.store import Catalog
 
 log = logging.getLogger("advisor")
 UPDATE_INTERVAL = 1.0
@@ -45,18 +50,63 @@ CHOICE_LENGTH = 100
 THREAD_NAME = 100
 _MENTION = re.compile(r"<@!?(\d+)>\s*")
 
-#: Shows one message's content and embeds (edits the response, or sends a new message).
-Show = Callable[[str, list[discord.Embed]], Awaitable[Any]]
+#: Follow-up buttons: ``advisor:fu:<command>`` when the command fits Discord's 100-character
+#: custom_id (it survives restarts), else ``advisor:fh:<digest>`` looked up in memory.
+FOLLOW_UP = re.compile(r"advisor:f(?P<kind>[uh]):(?P<value>.+)")
+CUSTOM_ID = 100
+BUTTON_LABEL = 80
+BUTTONS_PER_ROW = 5
+REMEMBERED = 2048
+
+
+class Show(Protocol):
+    """Shows one message's content, embeds and buttons (edits the response, or sends anew)."""
+
+    def __call__(
+        self, content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None, /
+    ) -> Awaitable[Any]: ...
+
+
 #: Posts a message that arrives later and returns it (so progress can edit it).
 Later = Callable[[str, list[discord.Embed]], Awaitable[discord.Message | None]]
 
 
-def matching_names(names: Sequence[str], typed: str, limit: int = MAX_CHOICES) -> list[str]:
-    """Catalog names containing ``typed`` (any case), prefix matches first, at most ``limit``."""
+def matching_ids(
+    keys: Mapping[str, Sequence[str]], typed: str, limit: int = MAX_CHOICES
+) -> list[str]:
+    """Catalog ids one of whose keys (id, name, aliases, repo, tags) contains ``typed``.
+
+    Any case; ids with a key equal to ``typed`` come first, then prefix matches, then the
+    rest, each group in catalog order; at most ``limit``.
+    """
     needle = typed.strip().lower()
-    found = [n for n in names if needle in n.lower()]
-    found.sort(key=lambda n: not n.lower().startswith(needle))
-    return found[:limit]
+    ranked: list[tuple[int, int, str]] = []
+    for order, (value, names) in enumerate(keys.items()):
+        lowered = [n.lower() for n in names]
+        if needle in lowered:
+            ranked.append((0, order, value))
+        elif any(n.startswith(needle) for n in lowered):
+            ranked.append((1, order, value))
+        elif any(needle in n for n in lowered):
+            ranked.append((2, order, value))
+    return [value for *_, value in sorted(ranked)[:limit]]
+
+
+def search_keys(names: Sequence[str], catalog: Catalog | None) -> dict[str, list[str]]:
+    """What autocomplete matches for each catalog id: the id, and with the catalog its name,
+    aliases, Hugging Face repo and Ollama tags."""
+    keys: dict[str, list[str]] = {}
+    for name in names:
+        found: list[str] = [name]
+        variant = catalog.variants.get(name) if catalog else None
+        family = catalog.families.get(name) if catalog else None
+        if variant is not None:
+            found += [variant.name, *variant.aliases, *variant.ollama_tags]
+            found += [variant.hf_repo] if variant.hf_repo else []
+        elif family is not None:
+            found += [family.name, *family.aliases]
+        keys[name] = found
+    return keys
 
 
 def command_text(name: str, *parts: str | None, hardware: str | None = None) -> str:
@@ -92,6 +142,38 @@ def _progress(text: str) -> str:
 
 def _embeds(message: dict[str, Any]) -> list[discord.Embed]:
     return [discord.Embed.from_dict(e) for e in message["embeds"]]
+
+
+def _view(view: discord.ui.View | None) -> Any:
+    """``view`` for an edit or send; without one, the message's components stay as they are."""
+    return view if view is not None else discord.utils.MISSING
+
+
+class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FOLLOW_UP.pattern):
+    """A button that runs one follow-up command; ``follow_up_item`` binds it to an advisor."""
+
+    def __init__(self, command: str | None, custom_id: str, row: int | None = None) -> None:
+        label = (command or "expired")[:BUTTON_LABEL]
+        super().__init__(discord.ui.Button(label=label, custom_id=custom_id), row=row)
+        self.command = command
+
+
+def follow_up_item(advisor: DiscordAdvisor) -> type[FollowUpButton]:
+    """The follow-up button class bound to ``advisor``: a click answers its command."""
+
+    class FollowUp(FollowUpButton, template=FOLLOW_UP.pattern):
+        @classmethod
+        async def from_custom_id(
+            cls, interaction: discord.Interaction[Any], item: Any, match: re.Match[str], /
+        ) -> FollowUp:
+            value = match["value"]
+            command = value if match["kind"] == "u" else advisor.long_follow_ups.get(value)
+            return cls(command, match.string)
+
+        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+            await advisor.on_follow_up(interaction, self.command)
+
+    return FollowUp
 
 
 class _Stream:
@@ -134,9 +216,41 @@ class _Stream:
 class DiscordAdvisor:
     """Discord event handlers bound to one ChatService."""
 
-    def __init__(self, service: ChatService, catalog_names: Sequence[str]) -> None:
+    def __init__(
+        self, service: ChatService, catalog_names: Sequence[str], catalog: Catalog | None = None
+    ) -> None:
         self.service = service
-        self.catalog_names = list(catalog_names)
+        self.model_keys = search_keys(catalog_names, catalog)
+        self.long_follow_ups: OrderedDict[str, str] = OrderedDict()
+        self.button = follow_up_item(self)
+
+    def buttons(self, commands: Sequence[str]) -> discord.ui.View | None:
+        """A view of follow-up buttons (5 per row), or None when there are none."""
+        if not commands:
+            return None
+        view = discord.ui.View(timeout=None)
+        for i, command in enumerate(commands):
+            custom_id = f"advisor:fu:{command}"
+            if len(custom_id) > CUSTOM_ID:
+                digest = hashlib.sha256(command.encode()).hexdigest()[:24]
+                self.long_follow_ups[digest] = command
+                self.long_follow_ups.move_to_end(digest)
+                while len(self.long_follow_ups) > REMEMBERED:
+                    self.long_follow_ups.popitem(last=False)
+                custom_id = f"advisor:fh:{digest}"
+            view.add_item(self.button(command, custom_id, row=i // BUTTONS_PER_ROW))
+        return view
+
+    async def on_follow_up(self, interaction: discord.Interaction, command: str | None) -> None:
+        """A follow-up button: answer its command for the clicking user, like a slash command."""
+        if command is None:
+            await self.guarded(
+                interaction.response.send_message(
+                    "This button has expired; ask again for fresh ones.", ephemeral=True
+                )
+            )
+            return
+        await self.on_command(interaction, command)
         self.progress_interval = UPDATE_INTERVAL
 
     async def deliver(
@@ -170,14 +284,15 @@ class DiscordAdvisor:
         if answer.data.get("private") and private is not None:
             await private(messages[0]["content"], _embeds(messages[0]))
             return
+        views = [self.buttons(m.get("buttons", [])) for m in messages]
         try:
-            await first(messages[0]["content"], _embeds(messages[0]))
+            await first(messages[0]["content"], _embeds(messages[0]), views[0])
         except discord.HTTPException as exc:
             log.warning("final edit refused (%s %s), sending it as a new message: %s",
                         exc.status, exc.code, _where(ctx))  # fmt: skip
-            await more(messages[0]["content"], _embeds(messages[0]))
-        for message in messages[1:]:
-            await more(message["content"], _embeds(message))
+            await more(messages[0]["content"], _embeds(messages[0]), views[0])
+        for message, view in zip(messages[1:], views[1:], strict=True):
+            await more(message["content"], _embeds(message), view)
 
     async def guarded(
         self, work: Awaitable[Any], fail: Show | None = None, where: str = ""
@@ -212,15 +327,23 @@ class DiscordAdvisor:
             dm=interaction.guild_id is None,
         )
 
-        async def edit(content: str, embeds: list[discord.Embed]) -> None:
-            await interaction.edit_original_response(content=content, embeds=embeds)
-
-        async def follow(content: str, embeds: list[discord.Embed]) -> discord.Message:
-            return await interaction.followup.send(
-                content or discord.utils.MISSING, embeds=embeds, wait=True
+        async def edit(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
+            await interaction.edit_original_response(
+                content=content, embeds=embeds, view=_view(view)
             )
 
-        async def private(content: str, embeds: list[discord.Embed]) -> None:
+        async def follow(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> discord.Message:
+            return await interaction.followup.send(
+                content or discord.utils.MISSING, embeds=embeds, wait=True, view=_view(view)
+            )
+
+        async def private(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
             await interaction.delete_original_response()
             await interaction.followup.send(
                 content or discord.utils.MISSING, embeds=embeds, ephemeral=True
@@ -242,10 +365,11 @@ class DiscordAdvisor:
     async def complete_model(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        """Autocomplete for model options: catalog names containing what was typed."""
+        """Autocomplete for model options: catalog ids whose id, name, alias, repo or tag
+        contains what was typed."""
         return [
             app_commands.Choice(name=n[:CHOICE_LENGTH], value=n[:CHOICE_LENGTH])
-            for n in matching_names(self.catalog_names, current)
+            for n in matching_ids(self.model_keys, current)
         ]
 
     async def on_message(self, me: discord.ClientUser, message: discord.Message) -> None:
@@ -292,11 +416,15 @@ class DiscordAdvisor:
             mention_author=reference is not None,
         )
 
-        async def edit(content: str, embeds: list[discord.Embed]) -> None:
-            await placeholder.edit(content=content, embeds=embeds)
+        async def edit(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> None:
+            await placeholder.edit(content=content, embeds=embeds, view=_view(view))
 
-        async def send(content: str, embeds: list[discord.Embed]) -> discord.Message:
-            return await target.send(content=content or None, embeds=embeds)
+        async def send(
+            content: str, embeds: list[discord.Embed], view: discord.ui.View | None = None
+        ) -> discord.Message:
+            return await target.send(content=content or None, embeds=embeds, view=_view(view))
 
         await self.guarded(self.deliver(ctx, text, edit, send), fail=edit, where=_where(ctx))
 

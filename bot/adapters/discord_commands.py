@@ -54,8 +54,10 @@ def build_client(
     intents = discord.Intents.default()
     intents.message_content = message_content
     client = AdvisorClient(intents=intents, guild_id=guild_id)
-    advisor = DiscordAdvisor(service, catalog_names)
+    catalog = service.advisor.catalog if isinstance(service, ChatService) else None
+    advisor = DiscordAdvisor(service, catalog_names, catalog)
     _register(client.tree, advisor)
+    client.add_dynamic_items(advisor.button)  # buttons of earlier answers work after a restart
     if message_content:
 
         @client.event

@@ -22,6 +22,7 @@ FIELD_NAME = 256
 FIELD_VALUE = 1024
 EMBED_TOTAL = 6000
 EMBEDS_PER_MESSAGE = 10
+BUTTONS = 25  # 5 action rows of 5 buttons
 COLOUR = 0x5865F2
 
 
@@ -64,7 +65,10 @@ def _size(embed: dict[str, Any]) -> int:
 
 
 def render_discord(answer: Answer) -> list[dict[str, Any]]:
-    """Messages ({content, embeds}) that together carry the whole answer."""
+    """Messages ({content, embeds}) that together carry the whole answer.
+
+    The last message also lists ``buttons``: the follow-up commands to offer as buttons.
+    """
     pieces = split_text(answer.text, DESCRIPTION)
     embeds: list[dict[str, Any]] = [{"description": piece, "color": COLOUR} for piece in pieces]
     for table in answer.tables:
@@ -91,6 +95,8 @@ def render_discord(answer: Answer) -> list[dict[str, Any]]:
         messages[-1]["embeds"].append(embed)
         used += size
     messages[0]["content"] = _clip(answer.understood, CONTENT)
+    if answer.follow_ups:
+        messages[-1]["buttons"] = answer.follow_ups[:BUTTONS]
     return messages
 
 

@@ -25,10 +25,10 @@ import discord
 import pytest
 from aiohttp import web
 
-from bot.adapters.discord_bot import matching_names
+from bot.adapters.discord_bot import matching_ids
 from bot.adapters.discord_commands import AdvisorClient, build_client
 from bot.adapters.splitting import unsplit
-from bot.advisor import Advisor
+from bot.advisor import TRIAL_PROMPT, Advisor
 from bot.answer import Answer, Citation, Table
 from bot.chat_service import ChatContext, ChatService
 from bot.commands import COMMANDS
@@ -438,10 +438,41 @@ def test_model_autocomplete_offers_at_most_25_matching_catalog_names(
     ]
 
 
-def test_matching_names_puts_prefix_matches_first() -> None:
-    names = ["code-llama-7b", "llama2-7b-chat", "tinyllama", "mistral"]
-    assert matching_names(names, "Llama") == ["llama2-7b-chat", "code-llama-7b", "tinyllama"]
-    assert matching_names([f"m{i}" for i in range(40)], "m") == [f"m{i}" for i in range(25)]
+def test_matching_ids_puts_exact_then_prefix_matches_first() -> None:
+    keys = {n: [n] for n in ["code-llama-7b", "llama2-7b-chat", "tinyllama", "mistral"]}
+    assert matching_ids(keys, "Llama") == ["llama2-7b-chat", "code-llama-7b", "tinyllama"]
+    many = {f"m{i}": [f"m{i}"] for i in range(40)}
+    assert matching_ids(many, "m") == [f"m{i}" for i in range(25)]
+    assert matching_ids({"a-b": ["a-b", "Other"], "other-x": ["other-x"]}, "other") == [
+        "a-b",
+        "other-x",
+    ]
+
+
+def test_autocomplete_matches_aliases_ollama_tags_and_hf_repos(
+    real_service: ChatService, catalog: Catalog
+) -> None:
+    names = sorted({*catalog.variants, *catalog.families})
+
+    async def scenario(typed: str) -> list[str]:
+        async with connected(real_service, names) as (client, fake):
+            event = interaction(client, "fit", {"model": typed}, kind=4, focused="model")
+            await client.tree._call(event)
+            (callback,) = fake.find("POST", "/callback")
+            choices = callback.body["data"]["choices"]
+            assert len(choices) <= 25 and all(c["value"] in names for c in choices)
+            return [c["value"] for c in choices]
+
+    alias = asyncio.run(scenario("LLAMA-2-7B"))  # an alias, in another case
+    assert alias[0] == "llama2-7b" and "llama2-7b-chat" in alias
+    assert asyncio.run(scenario("qwen2.5:7b"))[0] == "qwen2.5-7b-instruct"  # an Ollama tag
+    repo = asyncio.run(scenario("meta-llama/Llama-2-7b"))  # a Hugging Face repo prefix
+    assert {"llama2-7b", "llama2-7b-chat"} <= set(repo)
+    assert all(
+        (catalog.variants[v].hf_repo or "").lower().startswith("meta-llama/llama-2-7b")
+        for v in repo
+    )
+    assert asyncio.run(scenario("no-such-model-anywhere")) == []
 
 
 def gateway(client: discord.Client) -> Any:
@@ -600,3 +631,91 @@ def test_a_missing_thread_permission_still_answers_in_the_channel() -> None:
     assert refused.path.endswith("/threads")
     assert placeholder.path == f"/channels/{CHANNEL_ID}/messages"
     assert "Mistral 7B fits." in str(answer.body["embeds"])
+
+
+CLICKER = {"id": str(SNOWFLAKE + 60), "username": "bob", "discriminator": "0", "avatar": None}
+
+
+def _click(message: dict[str, Any], custom_id: str) -> dict[str, Any]:
+    """The raw INTERACTION_CREATE payload Discord sends when someone clicks a button."""
+    return {
+        "id": str(next(_ids)), "application_id": str(APP_ID), "type": 3, "version": 1,
+        "token": f"click{next(_ids)}", "guild_id": str(GUILD_ID), "channel_id": str(CHANNEL_ID),
+        "channel": {"id": str(CHANNEL_ID), "type": 0, "name": "llms", "position": 0},
+        "member": {
+            "user": CLICKER, "roles": [], "joined_at": STAMP, "deaf": False, "mute": False,
+            "permissions": "0", "flags": 0,
+        },
+        "app_permissions": "0", "locale": "en-US", "entitlements": [],
+        "attachment_size_limit": 8_388_608, "message": message,
+        "data": {"custom_id": custom_id, "component_type": 2},
+    }  # fmt: skip
+
+
+def test_follow_up_buttons_run_their_command_for_the_clicking_user() -> None:
+    trial = f'/trial qwen2.5:7b "{TRIAL_PROMPT}"'
+    steps = ["/why-not qwen2.5-7b-instruct", "/compare qwen2.5-7b-instruct mistral", trial]
+    steps += [f"/fit qwen2.5-7b-instruct on {n}x4090 4-bit" for n in range(1, 30)]
+    service = FakeService(Answer("q", "en", "Qwen2.5 7B fits.", follow_ups=steps))
+
+    async def scenario() -> tuple[Call, list[Call], list[Call]]:
+        async with connected(service, []) as (client, fake):
+            await client.tree._call(interaction(client, "recommend", {"requirements": "4090"}))
+            (answer,) = fake.find("PATCH", "/messages/@original")
+            message = _message(CHANNEL_ID, "", [], components=answer.body["components"])
+            clicks = []
+            for button in (0, 2):  # a short command, and one too long for a custom_id
+                custom_id = answer.body["components"][0]["components"][button]["custom_id"]
+                base = len(fake.calls)
+                gateway(client).parse_interaction_create(_click(message, custom_id))
+                await _settled(fake, base + 2)
+                clicks.append(fake.calls[base:])
+            return answer, *clicks
+
+    answer, first, second = asyncio.run(scenario())
+    rows = answer.body["components"]
+    assert [len(r["components"]) for r in rows] == [5, 5, 5, 5, 5]  # 25 buttons, 5 per row
+    labels = [b["label"] for r in rows for b in r["components"]]
+    assert labels[:2] == steps[:2] and all(
+        len(b["custom_id"]) <= 100 for r in rows for b in r["components"]
+    )
+    assert labels[2].startswith("/trial qwen2.5:7b") and len(labels[2]) <= 80
+    ids = [b["custom_id"] for b in rows[0]["components"]]
+    assert ids[0] == f"advisor:fu:{steps[0]}" and ids[2].startswith("advisor:fh:")
+    for click in (first, second):
+        callback, reply = click[:2]
+        assert callback.path.endswith("/callback") and callback.body == {"type": 5}  # deferred
+        token = callback.path.split("/")[3]
+        assert (reply.method, reply.path) == (
+            "PATCH", f"/webhooks/{APP_ID}/{token}/messages/@original"
+        )  # fmt: skip
+        assert "Qwen2.5 7B fits." in str(reply.body["embeds"])
+    (_, asked, _), (ctx, clicked, _), (_, long, _) = service.seen
+    assert asked == "/recommend 4090" and (clicked, long) == (steps[0], trial)
+    assert ctx.user == CLICKER["id"] and ctx.channel == str(CHANNEL_ID)
+
+
+def test_a_real_recommendation_offers_its_follow_ups_as_buttons(real_service: ChatService) -> None:
+    fake, _ = command(real_service, "recommend", {"requirements": "commercial, code, 4090"})
+    (answer,) = fake.find("PATCH", "/messages/@original")
+    labels = [b["label"] for r in answer.body["components"] for b in r["components"]]
+    assert any(label.startswith("/why-not ") for label in labels)
+    assert any(label.startswith("/fit ") and "4090" in label for label in labels)
+
+
+def test_a_long_button_from_before_a_restart_says_it_expired() -> None:
+    service = FakeService(Answer("q", "en", "never"))
+
+    async def scenario() -> list[Call]:
+        async with connected(service, []) as (client, fake):
+            base = len(fake.calls)
+            old_id = "advisor:fh:0123456789ab"  # remembered only by the process that sent it
+            button = {"type": 2, "style": 2, "label": "/trial …", "custom_id": old_id}
+            message = _message(CHANNEL_ID, "", [], components=[{"type": 1, "components": [button]}])
+            gateway(client).parse_interaction_create(_click(message, old_id))
+            await _settled(fake, base + 1)
+            return fake.calls[base:]
+
+    (reply,) = asyncio.run(scenario())
+    assert reply.body["type"] == 4 and reply.body["data"]["flags"] & 64  # only the clicker sees it
+    assert "expired" in reply.body["data"]["content"] and service.seen == []

@@ -134,3 +134,23 @@ def test_only_adapters_import_platform_sdks() -> None:
             )
             offenders += [f"{rel}: {n}" for n in names if n.split(".")[0] in platform]
     assert not offenders
+
+
+def test_profile_notices_follow_a_chinese_question(catalog, store: ProfileStore) -> None:  # type: ignore[no-untyped-def]
+    service = ChatService(
+        Advisor(catalog, load_rules()), store, AccessPolicy(users=frozenset({"UADMIN"}))
+    )
+    refused = service.handle(CTX, "/llm-profile clear 清除配置")
+    assert refused.text.startswith("只有顾问的管理员") and refused.language == "zh"
+    assert refused.data.get("private") and "admins" not in refused.text
+    english = service.handle(CTX, "/llm-profile clear")
+    assert english.text.startswith("Only the advisor's admins")
+    admin = ChatContext("slack", "T1", "C1", "UADMIN", "t")
+    assert service.handle(admin, "/llm-profile clear 清除配置").text == "已清除本频道的团队配置。"
+
+
+def test_subscription_notices_follow_a_chinese_question(service: ChatService) -> None:
+    subscribed = service.handle(CTX, "/digest subscribe 每周摘要")
+    assert subscribed.text == "已订阅：本频道将收到每周摘要。"
+    assert service.handle(CTX, "/digest unsubscribe 取消订阅").text == "已取消订阅。"
+    assert service.handle(CTX, "/digest unsubscribe").text == "This channel was not subscribed."
