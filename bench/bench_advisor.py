@@ -89,7 +89,7 @@ def main() -> None:
         f"ready = time.perf_counter(); a.handle({QUESTIONS[0]!r}); "
         "heavy = [m for m in ('scipy', 'sklearn', 'torch', 'transformers') if m in sys.modules]; "
         "print(f'{time.perf_counter() - ready:.1f}', "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, ','.join(heavy))"
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, ','.join(heavy) or 'none')"
     )
     after, peak, heavy = subprocess.run(
         [sys.executable, "-c", first], env=env, cwd=ROOT, check=True, capture_output=True, text=True
