@@ -198,11 +198,14 @@ def question_score(
     """The per-question part of the score: task evidence, specialists, speed and offload."""
     score = 0.0
     if groups:
-        score += 0.25 * sum(evidence.get(g, 0.9 * prior) for g in groups) / len(groups)
+        # Missing task evidence: the model's general benchmarks stand in, else its size, capped
+        # at the median so an unmeasured model never outranks a measured strong one by size alone.
+        unknown = evidence.get("general", min(0.9 * prior, 0.5))
+        score += 0.25 * sum(evidence.get(g, unknown) for g in groups) / len(groups)
     if coder and "code" in groups:
         score += 0.12
     if flavor == "reasoning":
-        score += 0.05 if wants_reasoning(req) else -0.08
+        score += 0.05 if wants_reasoning(req) else -0.15
     if fit is not None and fit.fits:
         if floor and (fit.est_tokens_per_s or 0.0) < floor:
             score -= SLOW_PENALTY
@@ -227,6 +230,11 @@ def why(v: Variant, verdict: Verdict, groups: tuple[str, ...], evidence: dict[st
     best = max(((evidence[g], g) for g in groups if g in evidence), default=None)
     if best is not None:
         parts.append(f"{best[1]} benchmarks: ahead of {best[0]:.0%} of catalog models")
+    elif groups and "general" in evidence:
+        parts.append(
+            f"no published {'/'.join(groups)} benchmark; general benchmarks ahead of "
+            f"{evidence['general']:.0%} of catalog models"
+        )
     elif groups:
         parts.append(f"no published {'/'.join(groups)} benchmark; ranked by size")
     if v.flavor == "reasoning":
