@@ -198,7 +198,7 @@ class Advisor:
             why = ""  # deliberately without a language model (--no-llm)
         if not answer.llm.used and not answer.llm.replaced:
             answer.llm = LLMInfo(used=False, model=llm.model if llm else None, error=why or None)
-            suffix = f": {why}" if why else ""
+            suffix = f": {compose.llm_reason(answer.language, why)}" if why else ""
             answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
         if retrieval_error and not passages:
             log.info("answered without passages: %s", retrieval_error)

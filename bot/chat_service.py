@@ -32,7 +32,6 @@ from bot.answer import Answer
 from bot.chat_state import ConversationStore, EventLog, JobScopes, RateLimiter
 from bot.commands import UsageError, help_text
 from bot.digest import digest_answer
-from bot.llm import NOT_REACHABLE
 from bot.logs import report_incident
 from bot.profiles import ProfileError, ProfileStore, Scope, describe, requirements_from
 from bot.subscriptions import SubscriptionStore
@@ -219,17 +218,6 @@ class ChatService:
                     "_上次对话已过去较久，这是一个新的对话。_",
                 )
             answer.text += "\n\n" + hint
-        error = answer.llm.error or ""
-        if (
-            error
-            and error in answer.text
-            and (re.search(r"Ollama|://", error) or error == NOT_REACHABLE)
-        ):
-            log.warning("answered without the language model: %s", error)
-            unreachable = say(
-                answer.language, "the language model is not reachable", "语言模型无法连接"
-            )
-            answer.text = answer.text.replace(error, unreachable)
         answer.text = public_text(answer.text)
         return answer
 

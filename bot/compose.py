@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.answer import Citation, Table
+from bot.llm import NOT_REACHABLE
 from bot.sentences import whole_sentences
 from knowledge.index import Passage
 from knowledge.store import Catalog
@@ -44,6 +45,7 @@ TEXT = {
             "Best option: {p} with {o} GiB offloaded to system RAM, about {s} tokens/s (slow)."
         ),
         "nothing": "I found nothing relevant in the catalog or the guides for this question.",
+        "not_reachable": "the language model is not reachable",
     },
     "zh": {
         "fits": "符合这些要求的模型（按推荐顺序）：",
@@ -60,8 +62,16 @@ TEXT = {
         "fit_none": "在尝试的所有精度下都放不下。",
         "fit_offload": "可行方案：{p}，需要把 {o} GiB 卸载到内存，约 {s} tokens/s（较慢）。",
         "nothing": "在模型目录和指南中没有找到与这个问题相关的内容。",
+        "not_reachable": "语言模型无法连接",
     },
 }
+
+
+def llm_reason(lang: str, why: str) -> str:
+    """Why no language model phrased the answer, in the answer's language where we know it."""
+    if why.startswith(NOT_REACHABLE):
+        return say(lang, "not_reachable") + why.removeprefix(NOT_REACHABLE).rstrip(".")
+    return why
 
 
 def say(lang: str, key: str, **values: Any) -> str:
