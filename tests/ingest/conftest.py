@@ -8,11 +8,14 @@ pages, an RSS and an Atom feed.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from huggingface_hub import HfApi
 from sqlalchemy import Engine, update
 from sqlmodel import Session
 
@@ -105,3 +108,31 @@ def set_first_seen(engine: Engine, when: datetime, *ids: str) -> None:
                 stmt = stmt.where(table.id.in_(ids))  # type: ignore[attr-defined]
             session.exec(stmt)
         session.commit()
+
+
+def sync_recordings(
+    engine: Engine,
+    catalog: Any,
+    cache_dir: Path,
+    hub: Callable[[str, str, dict[str, list[str]]], list[Reply] | None] = hub_router,
+    feeds: tuple[str, ...] = ("blog/feed.xml", "releases.atom"),
+) -> dict[str, Any]:
+    """`sync all` against loopback servers replaying the recordings (``hub`` may be swapped)."""
+    from ingest.sync import sync
+
+    with (
+        SyncServer(hub) as hub_site,
+        SyncServer(ollama_router) as site,
+        SyncServer(feed_router) as feed_site,
+        httpx.Client() as client,
+    ):
+        return sync(
+            engine,
+            catalog,
+            ["all"],
+            hf_api=HfApi(endpoint=hub_site.url, token=False),
+            hf_options={"orgs": ORGS, "cache_dir": cache_dir},
+            ollama_client=client,
+            ollama_url=site.url,
+            feed_urls=[f"{feed_site.url}/{path}" for path in feeds],
+        )

@@ -60,32 +60,13 @@ def test_sync_all_then_digest(run_cli, synced_env) -> None:  # type: ignore[no-u
 
 
 def test_garbage_from_the_hub_stops_only_the_hub(engine, catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import httpx
-    from huggingface_hub import HfApi
-
-    from ingest.sync import sync
-    from tests.fakes.sync_server import Reply, SyncServer
-    from tests.ingest.conftest import ORGS, feed_router, ollama_router
+    from tests.fakes.sync_server import Reply
+    from tests.ingest.conftest import sync_recordings
 
     def garbage(method, path, query):  # type: ignore[no-untyped-def]
         return [Reply(200, b"{not json", {"Content-Type": "application/json"})]
 
-    with (
-        SyncServer(garbage) as hub,
-        SyncServer(ollama_router) as site,
-        SyncServer(feed_router) as feeds,
-        httpx.Client() as client,
-    ):
-        reports = sync(
-            engine,
-            catalog,
-            ["all"],
-            hf_api=HfApi(endpoint=hub.url, token=False),
-            hf_options={"orgs": ORGS, "cache_dir": tmp_path / "hf"},
-            ollama_client=client,
-            ollama_url=site.url,
-            feed_urls=[f"{feeds.url}/blog/feed.xml"],
-        )
+    reports = sync_recordings(engine, catalog, tmp_path / "hf", garbage, ("blog/feed.xml",))
     assert not reports["hf"].ok and len(reports["hf"].errors) == 1
     assert "unchanged" in reports["hf"].summary()
     assert reports["ollama"].ok and reports["ollama"].added > 0

@@ -6,19 +6,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from huggingface_hub import HfApi
 from sqlalchemy import Engine
 from sqlmodel import Session, delete
 
 from bot.digest import build_digest
 from core.errors import LLMUnavailable
 from ingest.digest import Digest, DigestEntry
-from ingest.sync import sync
 from knowledge.synced import SyncedModel
-from tests.fakes.sync_server import SyncServer
-from tests.ingest.conftest import ORGS, feed_router, hub_router, ollama_router, set_first_seen
+from tests.ingest.conftest import set_first_seen, sync_recordings
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 RTX_4090 = {"gpu": "rtx-4090", "gpu_count": 1}
@@ -27,22 +23,7 @@ RTX_4090 = {"gpu": "rtx-4090", "gpu_count": 1}
 @pytest.fixture
 def synced(engine: Engine, catalog: Any, tmp_path: Path) -> Engine:
     """Every source synced from the recordings, all rows first seen two days before NOW."""
-    with (
-        SyncServer(hub_router) as hub,
-        SyncServer(ollama_router) as site,
-        SyncServer(feed_router) as feeds,
-        httpx.Client() as client,
-    ):
-        reports = sync(
-            engine,
-            catalog,
-            ["all"],
-            hf_api=HfApi(endpoint=hub.url, token=False),
-            hf_options={"orgs": ORGS, "cache_dir": tmp_path / "hf"},
-            ollama_client=client,
-            ollama_url=site.url,
-            feed_urls=[f"{feeds.url}/blog/feed.xml", f"{feeds.url}/releases.atom"],
-        )
+    reports = sync_recordings(engine, catalog, tmp_path / "hf")
     assert all(r.ok for r in reports.values())
     set_first_seen(engine, NOW - timedelta(days=2))
     _first_sync_before(engine, NOW - timedelta(days=30))
