@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.catalog import Variant
-from knowledge.resolve import Resolver
+from knowledge.resolve import Resolution, Resolver
 from knowledge.store import Catalog
 from knowledge.synced_view import origin_label
 from knowledge.views import license_brief
@@ -21,7 +21,7 @@ from rules.engine import Engine, Reason, Status, Verdict
 from rules.fit import FitReport, fit_report
 from rules.memory import Shape, kv_cache_gib, weights_gib
 from rules.packs import RuleSet
-from rules.ranking import PRECISION_QUALITY, pick
+from rules.ranking import CHAT_FLAVORS, PRECISION_QUALITY, pick
 from rules.requirements import Requirements
 
 COMPARE_PRECISIONS = ("bf16", "q8_0", "q4_k_m")
@@ -83,32 +83,32 @@ class Advice:
         better) at the interactive speed floor, else the family default.
         """
         res = self.resolver.resolve(name)
-        report = fit_report(self.catalog, res.variant, req, self.apple_gpu_fraction)
-        if res.match != "family":
-            return report
-        family = res.family
-        sizes = [self.catalog.variants[i] for i in family.preferred if i in self.catalog.variants]
-        best = None
+        if res.match == "family":
+            sized = self._sized_for(res, req)
+            if sized is not None:
+                return sized
+        return fit_report(self.catalog, res.variant, req, self.apple_gpu_fraction)
+
+    def _sized_for(self, res: Resolution, req: Requirements) -> FitReport | None:
+        """The family's largest chat size that fits well, with a note; None when none does."""
+        sizes = [
+            self.catalog.variants[i] for i in res.family.preferred if i in self.catalog.variants
+        ]
         for v in sorted(sizes or res.variants, key=lambda v: v.params_b or 0.0, reverse=True):
-            if v.flavor not in ("instruct", "chat", "code", "reasoning"):
+            if v.flavor not in CHAT_FLAVORS and v.flavor != "code":
                 continue
-            candidate = fit_report(self.catalog, v, req, self.apple_gpu_fraction)
-            fit = candidate.best
-            if (
-                fit is not None
-                and not fit.offload
-                and PRECISION_QUALITY.get(fit.precision, 0) >= 0.75
-            ):
-                best = candidate
-                break
-        if best is None or best.model == report.model:
-            return report
-        chosen = self.catalog.variants[best.model]
-        note = (
-            f"{family.name} comes in several sizes; {chosen.name} is the largest that fits "
-            "this machine well, so it is the one sized here."
-        )
-        return best.model_copy(update={"notes": [note, *best.notes]})
+            report = fit_report(self.catalog, v, req, self.apple_gpu_fraction)
+            fit = report.best
+            if fit is None or fit.offload or PRECISION_QUALITY.get(fit.precision, 0) < 0.75:
+                continue
+            if v.id == res.variant.id:
+                return report
+            note = (
+                f"{res.family.name} comes in several sizes; {v.name} is the largest that fits "
+                "this machine well, so it is the one sized here."
+            )
+            return report.model_copy(update={"notes": [note, *report.notes]})
+        return None
 
     def recommend(
         self,
