@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")  # whole runs, for bigram tokenising
 
 
 def detect_language(text: str) -> str:

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from rank_bm25 import BM25Okapi
 
 from core.errors import RetrievalError
+from core.text import CJK_RUN
 
 DEFAULT_EMBEDDING = "sentence-transformers/all-MiniLM-L6-v2"
 COLLECTION = "knowledge"
@@ -43,7 +44,6 @@ OVERLAP_CHARS = 200
 WEIGHTS = {"dense": 0.55, "keyword": 0.35, "models": 0.25}
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+\-]*[a-z0-9+]|[a-z0-9]")
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
 _HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*$", re.M)
 
 
@@ -104,7 +104,7 @@ def tokens(text: str) -> list[str]:
     """Keyword tokens: lower-case Latin words and numbers, plus CJK character bigrams."""
     lowered = text.lower()
     found = _WORD.findall(lowered)
-    for run in _CJK.findall(lowered):
+    for run in CJK_RUN.findall(lowered):
         found += [run[i : i + 2] for i in range(max(1, len(run) - 1))]
     return found
 

@@ -28,7 +28,7 @@ from bot.trials.inference import TrialSpec, parse_trial, run_trial, typed
 from bot.trials.jobs import JobRunner, JobStore, Notify, Owner
 from bot.trials.metrics import FIGURES, summarize
 from core.errors import JobError
-from core.settings import Settings, mask_url
+from core.settings import Settings
 from knowledge.catalog import Job
 from knowledge.resolve import Resolver
 
@@ -135,7 +135,7 @@ class Trials:
             return [c.tag for c in choices], None
         notes = "; ".join(c.note for c in absent if c.note)
         text = (
-            f"Not on the Ollama host {mask_url(self.host)}: "
+            "Not on the Ollama host: "
             + ", ".join(f"{c.name} (would pull {c.tag})" for c in absent)
             + f". An admin can fetch it with `/trial pull {absent[0].tag}`, then run it again."
         )
