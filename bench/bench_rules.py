@@ -21,9 +21,9 @@ from typing import Any
 
 import cel
 
-from knowledge.catalog import Variant
+from knowledge.catalog import Catalog, Variant
 from knowledge.db import make_engine
-from knowledge.store import Catalog, load_curated, read_catalog
+from knowledge.store import load_curated, read_catalog
 from rules.engine import _REF, Engine, _specialise, cel_literal
 from rules.packs import load_rules
 from rules.requirements import Requirements

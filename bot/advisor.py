@@ -29,8 +29,8 @@ from bot.refine import refine
 from bot.understand import Extractor, Understanding, lexicon
 from core.errors import AdvisorError, LLMUnavailable, RetrievalError
 from core.text import detect_language
+from knowledge.catalog import Catalog
 from knowledge.index import KnowledgeIndex, Passage
-from knowledge.store import Catalog
 from rules.advice import Advice
 from rules.packs import RuleSet
 from rules.requirements import Requirements

@@ -18,10 +18,11 @@ from bot.llm import OllamaChat
 from core.errors import AdvisorError
 from core.settings import Settings
 from knowledge.cards import family_cards, model_names
+from knowledge.catalog import Catalog
 from knowledge.db import make_engine, migrate
 from knowledge.guides import read_guides
 from knowledge.index import KnowledgeIndex, RebuildReport
-from knowledge.store import Catalog, open_catalog
+from knowledge.snapshot import open_catalog
 from rules.packs import load_rules
 
 if TYPE_CHECKING:

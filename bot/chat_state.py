@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 
 from bot.advisor import Thread
 from bot.llm import Message
-from knowledge.catalog import Conversation, JobScope, ProcessedEvent, RateHit
 from knowledge.db import session_scope
+from knowledge.tables import Conversation, JobScope, ProcessedEvent, RateHit
 from rules.requirements import Requirements
 
 Seconds = Callable[[], float]

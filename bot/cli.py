@@ -20,7 +20,7 @@ from bot.logs import report_incident, setup_logging
 from core.errors import AdvisorError, CatalogError, ConfigError
 
 if TYPE_CHECKING:
-    from knowledge.store import Catalog
+    from knowledge.catalog import Catalog
 
 # Commands import the catalog, settings and rules inside their bodies: `advisor --help`
 # then starts in a fraction of a second, and each command pays only for what it uses.
@@ -56,7 +56,7 @@ app.command("why-not")(cli_rules.why_not)
 
 def _catalog() -> Catalog:
     from core.settings import load_settings
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
 
     return open_catalog(load_settings())
 

@@ -89,7 +89,7 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
     """Index the guides and model cards; only changed sources are re-embedded."""
     from bot.app import open_index, rebuild_index
     from core.settings import load_settings
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
 
     settings = load_settings()
     with progress_bar("Embedding", as_json) as advance:
@@ -129,7 +129,7 @@ def ingest(
     from ingest.documents import list_documents
     from ingest.documents import remove as remove_document
     from knowledge.cards import model_names
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
 
     settings = load_settings()
     index = open_index(settings)
@@ -177,7 +177,7 @@ def sync_(
     from ingest.feeds import DEFAULT_FEEDS
     from ingest.sync import sync
     from knowledge.db import make_engine, migrate
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
 
     settings = load_settings()
     engine = make_engine(settings.db_url)

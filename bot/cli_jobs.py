@@ -28,7 +28,7 @@ def _owner() -> Any:
 def _trials() -> Trials:
     from bot.app import build_trials
     from core.settings import load_settings
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
 
     settings = load_settings()
     return build_trials(settings, open_catalog(settings))

@@ -83,7 +83,7 @@ RulesOpt = Annotated[Path | None, typer.Option("--rules", help="Team rule-pack d
 
 def _advisor(rules_dir: Path | None = None) -> Advice:
     from core.settings import load_settings
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
     from rules.advice import Advice
     from rules.packs import load_rules
 
@@ -133,7 +133,7 @@ def fit(
     )
     from core.settings import load_settings
     from knowledge.resolve import Resolver, resolution_notes
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
     from rules.fit import fit_report
 
     settings = load_settings()
@@ -347,7 +347,7 @@ def rules_list(
 def _runtime_failures(ruleset: RuleSet) -> list[str]:
     """Every rule run against the whole catalog: the ones that fail, with their first models."""
     from core.settings import load_settings
-    from knowledge.store import open_catalog
+    from knowledge.snapshot import open_catalog
     from rules.engine import Engine
     from rules.requirements import Requirements
 

@@ -12,9 +12,9 @@ from typing import Any
 from bot.answer import Citation, Table
 from bot.llm import NOT_REACHABLE
 from bot.sentences import whole_sentences
+from knowledge.catalog import SYNCED, Catalog
 from knowledge.index import Passage
-from knowledge.store import Catalog
-from knowledge.synced_view import MARK, SYNCED
+from knowledge.synced_view import MARK
 from rules.advice import Comparison, WhyNot
 from rules.engine import Verdict
 from rules.fit import FitReport

@@ -21,7 +21,7 @@ from bot.grounding import Facts, check_claims, neutralise
 from bot.llm import Message
 from core.errors import AdvisorError, LLMUnavailable
 from ingest.digest import Digest, collect_digest, params_text
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 
 
 def render_text(digest: Digest) -> str:

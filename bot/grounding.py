@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.understand import Extractor
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from knowledge.catalog import Catalog
 from knowledge.resolve import normalize
-from knowledge.store import Catalog
 
 MAX_GPUS = 64
 MAX_MEMORY_GIB = 4096.0

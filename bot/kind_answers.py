@@ -17,9 +17,8 @@ from typing import Any
 from bot.answer import Citation
 from bot.sentences import whole_sentences
 from bot.understand import Understanding
-from knowledge.catalog import License, Offering
+from knowledge.catalog import Catalog, License, Offering
 from knowledge.index import Passage
-from knowledge.store import Catalog
 from rules import cost as cost_model
 from rules.advice import Advice
 from rules.engine import Status

@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from core.errors import AdvisorError
-from knowledge.catalog import TeamProfile
+from knowledge.catalog import Catalog
 from knowledge.db import session_scope
 from knowledge.resolve import resolve_gpu
-from knowledge.store import Catalog
+from knowledge.tables import TeamProfile
 from rules.requirements import Requirements
 
 FIELDS = ("gpu", "gpu_count", "vram_gib", "commercial", "open_weights", "language", "ollama_model")

@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from bot.llm import Message, OllamaChat
 from bot.understand import Understanding
 from core.errors import AdvisorError
+from knowledge.catalog import Catalog
 from knowledge.records import Capability
 from knowledge.resolve import resolve_gpu
-from knowledge.store import Catalog
 from rules.requirements import Requirements
 
 log = logging.getLogger("advisor")

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
-from knowledge.catalog import DigestSubscription
 from knowledge.db import session_scope
+from knowledge.tables import DigestSubscription
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from bot.hardware import GpuNames, read_hardware
 from bot.kinds import classify
 from bot.traffic import read_money_and_users, read_traffic
 from core.text import detect_language
-from knowledge.catalog import Variant
+from core.yamlfile import parse_yaml
+from knowledge.catalog import Catalog, Variant
 from knowledge.mentions import Mentions
 from knowledge.resolve import Resolver
-from knowledge.store import Catalog
 from rules.requirements import Deployment, Requirements
 
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -65,7 +64,7 @@ class Understanding:
 @cache
 def lexicon() -> dict[str, Any]:
     """The word lists, read once."""
-    return yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
+    return parse_yaml(LEXICON.read_text(encoding="utf-8"))
 
 
 @cache

@@ -20,6 +20,11 @@ class YamlSyntaxError(ValueError):
         self.line = line
 
 
+def parse_yaml(text: str) -> Any:
+    """Plain data from YAML text (shipped data files, front matter), parsed by libyaml."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse a file into data and its node tree (for line numbers); raise YamlSyntaxError."""
     loader = _Loader(path.read_text(encoding="utf-8"))

@@ -40,8 +40,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from ingest.linking import CatalogLinks
+from knowledge.catalog import Catalog
 from knowledge.resolve import resolve_gpu
-from knowledge.store import Catalog
 from knowledge.synced import FeedEntry, SyncedModel, aware, utcnow
 from rules.memory import Hardware, Shape, best_fit
 

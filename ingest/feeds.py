@@ -23,9 +23,9 @@ import feedparser
 import httpx
 from sqlalchemy import Engine
 
+from knowledge.catalog import Catalog
 from knowledge.db import session_scope
 from knowledge.mentions import Mentions
-from knowledge.store import Catalog
 from knowledge.synced import FeedEntry, SyncReport, load_state, record_failure, utcnow
 
 SOURCE = "feeds"

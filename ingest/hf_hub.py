@@ -44,8 +44,8 @@ from huggingface_hub.hf_api import ExpandModelProperty_T
 from sqlalchemy import Engine
 
 from ingest.linking import CatalogLinks, release_key, strip_quant
+from knowledge.catalog import Catalog
 from knowledge.db import session_scope
-from knowledge.store import Catalog
 from knowledge.synced import (
     SyncedModel,
     SyncError,

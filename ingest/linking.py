@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from knowledge.catalog import SYNCED, Catalog
 from knowledge.resolve import normalize
-from knowledge.store import Catalog
-from knowledge.synced_view import SYNCED, strip_quant
+from knowledge.synced_view import strip_quant
 
 _SIZE = re.compile(r"(?<![a-z0-9])(\d+x)?\d+(\.\d+)?[bm](?![a-z0-9])|(?<![a-z0-9])[ae]\d+(\.\d+)?b")
 _FLAVOR = re.compile(r"(?<![a-z0-9])(instruct|chat|it|base|hf|thinking|reasoning)(?![a-z0-9])")

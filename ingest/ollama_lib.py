@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ingest.linking import CatalogLinks, release_key
+from knowledge.catalog import Catalog
 from knowledge.db import session_scope
-from knowledge.store import Catalog
 from knowledge.synced import (
     SyncedModel,
     SyncError,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from ingest.feeds import DEFAULT_FEEDS, Fetch, sync_feeds
 from ingest.hf_hub import sync_hf
 from ingest.ollama_lib import BASE_URL, sync_ollama
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from knowledge.synced import SyncError, SyncReport
 
 SOURCES = ("hf", "ollama", "feeds")

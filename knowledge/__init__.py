@@ -8,8 +8,8 @@ from __future__ import annotations
 from core.lazy import lazy_exports
 
 _EXPORTS = {
-    "Catalog": "knowledge.store",
-    "open_catalog": "knowledge.store",
+    "Catalog": "knowledge.catalog",
+    "open_catalog": "knowledge.snapshot",
     "read_catalog": "knowledge.store",
     "load_curated": "knowledge.store",
     "Resolver": "knowledge.resolve",

@@ -6,8 +6,8 @@ they change whenever the catalog does (their content hash changes, so they re-em
 
 from __future__ import annotations
 
+from knowledge.catalog import Catalog
 from knowledge.index import Document
-from knowledge.store import Catalog
 
 
 def _size(params: float | None) -> str:

@@ -1,83 +1,82 @@
-"""Catalog tables (sqlmodel).
+"""The catalog's facts as plain models: what every reader of the catalog works with.
 
-List-valued facts (aliases, tags, languages, conditions) are JSON columns: they are read
-whole and never joined on, and JSON keeps the schema the same on SQLite and PostgreSQL.
-Every row has an ``origin`` ("curated" from knowledge/data, or a sync source such as
-"hf"), so a curated reload never deletes synced facts and synced facts never overwrite
-curated ones. Sources live in their own table, keyed by entity kind and id.
+These are the one definition of each fact's fields. The database tables in
+knowledge/tables.py inherit them and add only storage details (keys, indexes, JSON
+columns), and the catalog snapshot (knowledge/snapshot.py) stores them as JSON. Keeping
+the read side free of SQLAlchemy is what lets a command such as ``advisor fit`` answer
+from the snapshot without importing the ORM at all.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import cached_property
 
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from pydantic import BaseModel, Field
 
-
-def _json() -> Any:
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+#: The ``origin`` of entries made in memory from synced rows (knowledge/synced_view.py).
+SYNCED = "synced"
 
 
-class Provider(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+class Provider(BaseModel):
+    id: str
     name: str
     kind: str
     country: str
     url: str
-    aliases: list[str] = _json()
+    aliases: list[str] = Field(default_factory=list)
     origin: str = "curated"
 
 
-class License(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+class License(BaseModel):
+    id: str
     name: str
     kind: str
     spdx: bool = False
     url: str
     commercial: str
-    conditions: list[str] = _json()
+    conditions: list[str] = Field(default_factory=list)
     copyleft: bool = False
     noncommercial: bool = False
     no_derivatives: bool = False
     attribution: bool = False
-    use_restrictions: list[str] = _json()
+    use_restrictions: list[str] = Field(default_factory=list)
     user_cap_mau: int | None = None
     output_training_restriction: bool = False
     naming_duty: str | None = None
-    regional_exclusions: list[str] = _json()
+    regional_exclusions: list[str] = Field(default_factory=list)
     origin: str = "curated"
 
 
-class Gpu(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+class Gpu(BaseModel):
+    id: str
     name: str
     vendor: str
     segment: str
     vram_gib: float
     bandwidth_gbs: float
     unified_memory: bool = False
-    aliases: list[str] = _json()
+    aliases: list[str] = Field(default_factory=list)
     cloud_price_per_hour: float | None = None
     origin: str = "curated"
 
 
-class Family(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+class Family(BaseModel):
+    id: str
     name: str
-    provider_id: str = Field(foreign_key="provider.id", index=True)
+    provider_id: str
     description: str
-    aliases: list[str] = _json()
-    preferred: list[str] = _json()
+    aliases: list[str] = Field(default_factory=list)
+    preferred: list[str] = Field(default_factory=list)
     origin: str = "curated"
 
 
-class Variant(SQLModel, table=True):
-    id: str = Field(primary_key=True)
+class Variant(BaseModel):
+    id: str
     name: str
-    family_id: str = Field(foreign_key="family.id", index=True)
-    provider_id: str = Field(foreign_key="provider.id", index=True)
+    family_id: str
+    provider_id: str
     release_date: date
     availability: str
     flavor: str
@@ -99,21 +98,21 @@ class Variant(SQLModel, table=True):
     attention_layers: int | None = None
     kv_width: int | None = None
     native_precision: str | None = None  # bf16 when unset; fp8 / mxfp4 / nvfp4 / int4 ship smaller
-    modalities: list[str] = _json()
-    languages: list[str] = _json()
-    capabilities: list[str] = _json()
-    license_id: str = Field(foreign_key="license.id", index=True)
+    modalities: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=list)
+    license_id: str
     hf_repo: str | None = None
-    ollama_tags: list[str] = _json()
-    aliases: list[str] = _json()
+    ollama_tags: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
     base_model: str | None = None
     notes: str | None = None
     origin: str = "curated"
 
 
-class BenchmarkResult(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    variant_id: str = Field(foreign_key="variant.id", index=True)
+class BenchmarkResult(BaseModel):
+    id: int | None = None
+    variant_id: str
     name: str
     score: float
     unit: str = "%"
@@ -123,10 +122,10 @@ class BenchmarkResult(SQLModel, table=True):
     origin: str = "curated"
 
 
-class Offering(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    variant_id: str = Field(foreign_key="variant.id", index=True)
-    seller_id: str = Field(foreign_key="provider.id")
+class Offering(BaseModel):
+    id: int | None = None
+    variant_id: str
+    seller_id: str
     input_per_m: float
     output_per_m: float
     cached_input_per_m: float | None = None
@@ -136,116 +135,43 @@ class Offering(SQLModel, table=True):
     origin: str = "curated"
 
 
-class Source(SQLModel, table=True):
+class Source(BaseModel):
     """One citation: ``entity_kind`` is provider / license / gpu / variant."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    entity_kind: str = Field(index=True)
-    entity_id: str = Field(index=True)
+    id: int | None = None
+    entity_kind: str
+    entity_id: str
     url: str
     as_of: date
-    fields: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    fields: list[str] | None = None
     note: str | None = None
     origin: str = "curated"
 
 
-class SchemaMigration(SQLModel, table=True):
-    """Named schema steps already applied to this database."""
+@dataclass(frozen=True)
+class Catalog:
+    """Everything in the catalog, indexed by id."""
 
-    name: str = Field(primary_key=True)
-    applied_at: str
+    providers: dict[str, Provider]
+    licenses: dict[str, License]
+    gpus: dict[str, Gpu]
+    families: dict[str, Family]
+    variants: dict[str, Variant]
+    benchmarks: dict[str, list[BenchmarkResult]] = field(default_factory=dict)
+    offerings: dict[str, list[Offering]] = field(default_factory=dict)
+    sources: dict[tuple[str, str], list[Source]] = field(default_factory=dict)
 
+    def family_variants(self, family_id: str) -> list[Variant]:
+        """The variants of one family, smallest first, then by release date."""
+        found = [v for v in self.variants.values() if v.family_id == family_id]
+        return sorted(found, key=lambda v: (v.params_b or 0.0, v.release_date, v.id))
 
-class TeamProfile(SQLModel, table=True):
-    """Defaults a workspace or channel applies to every question asked there.
+    def sources_of(self, kind: str, entity_id: str) -> list[Source]:
+        """Citations for one entity (kind: provider, license, gpu, variant)."""
+        return self.sources.get((kind, entity_id), [])
 
-    ``channel`` is empty for a workspace-wide profile; a channel profile overrides it
-    field by field.
-    """
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(index=True)
-    workspace: str = Field(index=True)
-    channel: str = Field(default="", index=True)
-    gpu: str | None = None
-    gpu_count: int | None = None
-    vram_gib: float | None = None
-    commercial: bool | None = None
-    open_weights: bool | None = None
-    language: str | None = None
-    ollama_model: str | None = None
-    rules_pack: str | None = None
-    updated_by: str = ""
-    updated_at: str = ""
-
-
-class Job(SQLModel, table=True):
-    """A trial or eval run: queued, running, done, failed, cancelled or interrupted."""
-
-    id: str = Field(primary_key=True)
-    kind: str
-    status: str = Field(index=True)
-    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    progress: str = ""
-    error: str | None = None
-    user: str = ""
-    platform: str = ""
-    channel: str = ""
-    thread: str = ""
-    created_at: str = ""
-    started_at: str | None = None
-    finished_at: str | None = None
-    worker: str | None = None  # the worker that claimed it, "host:pid:nonce"
-    heartbeat_at: float | None = None  # epoch seconds; the claim lapses without a beat
-    cancel_requested: bool = False
-
-
-class DigestSubscription(SQLModel, table=True):
-    """One channel subscribed to the weekly digest."""
-
-    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(index=True)
-    workspace: str = Field(index=True)
-    channel: str = Field(index=True)
-    language: str = "en"
-    created_by: str = ""
-    created_at: str = ""  # ISO 8601 in UTC, like the other tables' timestamps
-    last_week_key: str = ""  # e.g. "2026-W48"; empty until the first post
-
-
-class Conversation(SQLModel, table=True):
-    """One person's conversation in one chat thread (or DM): what a follow-up refines.
-
-    ``key`` is platform:workspace:channel:thread:user; the state is the advisor's Thread
-    (requirements, models, intent, recent messages) as JSON, so restarts and replicas share it.
-    """
-
-    key: str = Field(primary_key=True)
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    updated_at: float = Field(default=0.0, index=True)  # seconds since the epoch
-
-
-class ProcessedEvent(SQLModel, table=True):
-    """A chat platform event already answered; a retry or a second replica skips it."""
-
-    id: str = Field(primary_key=True)
-    seen_at: float = Field(default=0.0, index=True)
-
-
-class RateHit(SQLModel, table=True):
-    """One question a user asked, for the per-user rate-limit window shared by replicas."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(index=True)
-    at: float = Field(index=True)
-
-
-class JobScope(SQLModel, table=True):
-    """Which chat workspace a job belongs to, so /jobs and cancel stay within it."""
-
-    job_id: str = Field(primary_key=True)
-    platform: str = Field(index=True)
-    workspace: str = Field(index=True)
+    @cached_property
+    def as_of(self) -> date | None:
+        """The newest date any fact was read: how fresh the catalog is."""
+        dates = [s.as_of for group in self.sources.values() for s in group if s.origin != SYNCED]
+        return max(dates) if dates else None

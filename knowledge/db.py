@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from knowledge import catalog  # noqa: F401 - registers the tables on SQLModel.metadata
-from knowledge.catalog import SchemaMigration
+from knowledge import tables  # noqa: F401 - registers the tables on SQLModel.metadata
+from knowledge.tables import SchemaMigration
 
 if TYPE_CHECKING:
     from alembic.config import Config

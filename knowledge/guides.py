@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from core.errors import RetrievalError
+from core.yamlfile import parse_yaml
 from knowledge.index import Document
 
 GUIDES_DIR = Path(__file__).resolve().parent / "guides"
@@ -40,7 +39,7 @@ def read_guide(path: Path) -> Guide:
     if not text.startswith("---"):
         raise RetrievalError(f"{path}: a guide must start with front matter (---).")
     _, front, body = text.split("---", 2)
-    meta = yaml.safe_load(front) or {}
+    meta = parse_yaml(front) or {}
     if "title" not in meta:
         raise RetrievalError(f"{path}: front matter needs a title.")
     name = path.name.removesuffix(".md")

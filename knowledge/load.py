@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, delete, select
 
-from knowledge import catalog
+from knowledge import tables
 from knowledge.curated import CuratedData
 from knowledge.db import session_scope
 from knowledge.records import Source as SourceRecord
@@ -49,9 +49,9 @@ class LoadReport:
 
 def _sources(
     kind: str, entity_id: str, sources: Iterable[SourceRecord], origin: str
-) -> list[catalog.Source]:
+) -> list[tables.SourceRow]:
     return [
-        catalog.Source(
+        tables.SourceRow(
             entity_kind=kind,
             entity_id=entity_id,
             url=s.url,
@@ -117,15 +117,16 @@ def _replace(
 def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> LoadReport:
     """Upsert every record of ``data`` in one transaction and report the counts."""
     providers = [
-        catalog.Provider(**p.model_dump(exclude={"sources"}), origin=origin) for p in data.providers
+        tables.ProviderRow(**p.model_dump(exclude={"sources"}), origin=origin)
+        for p in data.providers
     ]
     licenses = [
-        catalog.License(**lic.model_dump(exclude={"sources"}), origin=origin)
+        tables.LicenseRow(**lic.model_dump(exclude={"sources"}), origin=origin)
         for lic in data.licenses
     ]
-    gpus = [catalog.Gpu(**g.model_dump(exclude={"sources"}), origin=origin) for g in data.gpus]
+    gpus = [tables.GpuRow(**g.model_dump(exclude={"sources"}), origin=origin) for g in data.gpus]
     families = [
-        catalog.Family(
+        tables.FamilyRow(
             id=f.id,
             name=f.name,
             provider_id=f.provider,
@@ -141,7 +142,7 @@ def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> 
         for v in f.variants:
             fields = v.model_dump(exclude={"sources", "benchmarks", "provider", "license"})
             variants.append(
-                catalog.Variant(
+                tables.VariantRow(
                     **fields,
                     family_id=f.id,
                     provider_id=v.provider,
@@ -150,7 +151,7 @@ def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> 
                 )
             )
             benchmarks += [
-                catalog.BenchmarkResult(
+                tables.BenchmarkResultRow(
                     variant_id=v.id,
                     name=b.name,
                     score=b.score,
@@ -164,7 +165,7 @@ def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> 
             ]
             sources += _sources("variant", v.id, v.sources, origin)
     offerings = [
-        catalog.Offering(
+        tables.OfferingRow(
             variant_id=o.variant,
             seller_id=o.seller,
             input_per_m=o.input_per_m,
@@ -187,16 +188,16 @@ def load_records(engine: Engine, data: CuratedData, origin: str = "curated") -> 
 
     report = LoadReport()
     parents: list[tuple[str, type[SQLModel], Sequence[SQLModel]]] = [
-        ("providers", catalog.Provider, providers),
-        ("licenses", catalog.License, licenses),
-        ("gpus", catalog.Gpu, gpus),
-        ("families", catalog.Family, families),
-        ("variants", catalog.Variant, variants),
+        ("providers", tables.ProviderRow, providers),
+        ("licenses", tables.LicenseRow, licenses),
+        ("gpus", tables.GpuRow, gpus),
+        ("families", tables.FamilyRow, families),
+        ("variants", tables.VariantRow, variants),
     ]
     children: list[tuple[str, type[SQLModel], Sequence[SQLModel]]] = [
-        ("benchmarks", catalog.BenchmarkResult, benchmarks),
-        ("offerings", catalog.Offering, offerings),
-        ("sources", catalog.Source, sources),
+        ("benchmarks", tables.BenchmarkResultRow, benchmarks),
+        ("offerings", tables.OfferingRow, offerings),
+        ("sources", tables.SourceRow, sources),
     ]
     with session_scope(engine) as session:
         # Parents are written first and removed last, so foreign keys hold at every flush.

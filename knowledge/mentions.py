@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 
 from core.errors import CatalogError
+from knowledge.catalog import Catalog
 from knowledge.resolve import Resolver
-from knowledge.store import Catalog
 
 _SIZED = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?(?:x\d+)?b(?![a-z0-9])")
 _SIZE_AFTER = re.compile(r"[\s\-:]*(\d+(?:\.\d+)?(?:x\d+)?b(?:-a\d+(?:\.\d+)?b)?)(?![a-z0-9])")

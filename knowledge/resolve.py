@@ -22,9 +22,8 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from core.errors import CatalogError, UnknownModel
-from knowledge.catalog import Family, Gpu, Variant
-from knowledge.store import Catalog
-from knowledge.synced_view import MARK, SYNCED
+from knowledge.catalog import SYNCED, Catalog, Family, Gpu, Variant
+from knowledge.synced_view import MARK
 
 _STRIP = re.compile(r"[\s\-_/:]+")
 _CHAT_FLAVORS = ("instruct", "chat", "reasoning", "code")

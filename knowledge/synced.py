@@ -1,6 +1,6 @@
 """Synced facts, kept apart from the curated catalog, with their provenance.
 
-Curated rows (knowledge/catalog.py) are written by hand and reviewed; synced rows come from
+Curated rows (knowledge/tables.py) are written by hand and reviewed; synced rows come from
 the Hugging Face Hub, the Ollama library and release feeds, unreviewed. They live in their
 own tables so that a sync can never overwrite a curated fact: a synced model that is
 already in the catalog only records the link (``variant_id``), and readers choose which

@@ -23,14 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect
-from sqlmodel import Session, select
+from knowledge.catalog import SYNCED, Family, License, Provider, Source, Variant
 
-from knowledge.catalog import Family, License, Provider, Source, Variant
-from knowledge.synced import SyncedModel
+if TYPE_CHECKING:  # only read here; the table module pulls in the ORM
+    from knowledge.synced import SyncedModel
 
-SYNCED = "synced"
 UNKNOWN_LICENSE = "unknown"
 UNKNOWN_PROVIDER = "unknown"
 #: What every answer says about a synced model.
@@ -74,31 +73,17 @@ class SyncedEntries:
     sources: dict[tuple[str, str], list[Source]] = field(default_factory=dict)
 
 
-def read_synced(
-    session: Session,
-    providers: dict[str, Provider],
-    licenses: dict[str, License],
-    variants: dict[str, Variant],
-) -> SyncedEntries:
-    """Synced rows not linked to a curated variant, as catalog entries (one query).
-
-    Linked rows are read too: an Ollama tag of a release whose Hub repo is curated is a
-    copy of the curated model, not a new one.
-    """
-    if not inspect(session.connection()).has_table("syncedmodel"):
-        return SyncedEntries()
-    query = select(SyncedModel).where(SyncedModel.folded == False)  # noqa: E712 - SQL false
-    rows = sorted(session.exec(query), key=lambda r: (r.source != "hf", r.id))
-    return build(rows, providers, licenses, variants)
-
-
 def build(
     rows: Iterable[SyncedModel],
     providers: dict[str, Provider],
     licenses: dict[str, License],
     variants: dict[str, Variant],
 ) -> SyncedEntries:
-    """Turn unlinked synced rows (Hub rows first) into variants; curated always wins."""
+    """Turn unlinked synced rows (Hub rows first) into variants; curated always wins.
+
+    Linked rows count too: an Ollama tag of a release whose Hub repo is curated is a copy
+    of the curated model, not a new one.
+    """
     out = SyncedEntries()
     taken = {_key(v.hf_repo.split("/")[-1]) for v in variants.values() if v.hf_repo}
     taken |= {_key(v.name) for v in variants.values()} | {_key(v.id) for v in variants.values()}

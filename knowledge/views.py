@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.catalog import Gpu, License, Source, Variant
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog, Gpu, License, Source, Variant
 from knowledge.synced_view import origin_label
 
 

@@ -12,9 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from knowledge.catalog import Variant
+from knowledge.catalog import Catalog, Variant
 from knowledge.resolve import Resolution, Resolver
-from knowledge.store import Catalog
 from knowledge.synced_view import origin_label
 from knowledge.views import license_brief
 from rules.engine import Engine, Reason, Status, Verdict

@@ -13,8 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from knowledge.catalog import BenchmarkResult, License, Offering, Provider, Variant
-from knowledge.store import Catalog
+from knowledge.catalog import BenchmarkResult, Catalog, License, Offering, Provider, Variant
 from rules.engine import Engine
 from rules.packs import Case, Rule, RuleSet, Severity
 from rules.requirements import Requirements
@@ -57,8 +56,10 @@ def case_catalog(case: Case) -> Catalog:
     """A one-model catalog built from the neutral model and the case's differences."""
     model = dict(case.model)
     scores = model.pop("benchmarks", {})
-    variant = Variant(**{**NEUTRAL_MODEL, **model})
-    lic = License(**{**NEUTRAL_LICENSE, **case.license, "id": "case-license"})
+    # Unvalidated on purpose: a case may give a fact a value the catalog would refuse
+    # (``availability: null``) to show how the rule copes with it at run time.
+    variant = Variant.model_construct(**{**NEUTRAL_MODEL, **model})
+    lic = License.model_construct(**{**NEUTRAL_LICENSE, **case.license, "id": "case-license"})
     offerings = []
     if case.price is not None:
         offerings.append(

@@ -34,8 +34,7 @@ from typing import Any
 
 import cel
 
-from knowledge.catalog import Variant
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog, Variant
 from rules import cost as cost_model
 from rules.expressions import Scope
 from rules.fit import hardware_for, speed_floor

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import CatalogError
-from knowledge.catalog import Variant
+from knowledge.catalog import Catalog, Variant
 from knowledge.resolve import resolve_gpu
-from knowledge.store import Catalog
 from rules.memory import FitOption, Hardware, Shape, best_option, fit_options
 from rules.requirements import Requirements
 

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import CatalogError
+from core.yamlfile import parse_yaml
 from knowledge.catalog import Gpu, Variant
 from rules.runtimes import (
     GGUF_LADDER,
@@ -63,7 +63,7 @@ class Precision:
 
 @cache
 def _data() -> tuple[dict[str, Precision], dict[str, float], dict[str, float]]:
-    raw = yaml.safe_load((DATA / "precisions.yaml").read_text(encoding="utf-8"))
+    raw = parse_yaml((DATA / "precisions.yaml").read_text(encoding="utf-8"))
     precisions: dict[str, Precision] = {}
     for row in raw["precisions"]:
         p = Precision(
@@ -75,7 +75,7 @@ def _data() -> tuple[dict[str, Precision], dict[str, float], dict[str, float]]:
         for name in (p.id, *p.aliases):
             precisions[name] = p
     kv_types = {row["id"].lower(): float(row["bytes_per_element"]) for row in raw["kv_cache_types"]}
-    runtime = yaml.safe_load((DATA / "runtime.yaml").read_text(encoding="utf-8"))
+    runtime = parse_yaml((DATA / "runtime.yaml").read_text(encoding="utf-8"))
     constants = {row["id"]: float(row["value"]) for row in runtime["constants"]}
     return precisions, kv_types, constants
 

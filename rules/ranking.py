@@ -39,8 +39,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from knowledge.catalog import Variant
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog, Variant
 from rules.memory import FitOption
 from rules.requirements import Deployment, Requirements
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from core.yamlfile import parse_yaml
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -51,7 +51,7 @@ class Candidate:
 
 @cache
 def _generations() -> tuple[tuple[str, tuple[str, ...], frozenset[str]], ...]:
-    raw = yaml.safe_load((DATA / "runtime.yaml").read_text(encoding="utf-8"))
+    raw = parse_yaml((DATA / "runtime.yaml").read_text(encoding="utf-8"))
     return tuple(
         (g["id"], tuple(g["match"]), frozenset(g["formats"])) for g in raw["gpu_generations"]
     )

@@ -41,7 +41,7 @@ from bot.adapters.render_discord import CONTENT, render_discord
 from bot.answer import Answer
 from bot.chat_service import ChatContext, ChatService
 from bot.logs import report_incident
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 
 log = logging.getLogger("advisor")
 UPDATE_INTERVAL = 1.0

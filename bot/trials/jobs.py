@@ -1,6 +1,6 @@
 """Persistent jobs for trials and evals, on a Huey queue, owned by the worker that claims them.
 
-A job is a row (knowledge.catalog.Job) from the moment it is asked for; the queue only
+A job is a row (knowledge.tables.Job) from the moment it is asked for; the queue only
 carries its id. The queue is Huey's (a kept, small library with embedded and server
 storage): by default it lives beside the database, a SQLite file next to a SQLite database
 (nothing to start) or ``huey_*`` tables in the same PostgreSQL database, so every replica
@@ -46,8 +46,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
 from core.errors import AdvisorError, JobError
-from knowledge.catalog import Job
 from knowledge.db import session_scope
+from knowledge.tables import Job
 
 log = logging.getLogger("advisor")
 ACTIVE = ("queued", "running")

@@ -29,8 +29,8 @@ from bot.trials.jobs import JobRunner, JobStore, Notify, Owner
 from bot.trials.metrics import FIGURES, summarize
 from core.errors import JobError
 from core.settings import Settings
-from knowledge.catalog import Job
 from knowledge.resolve import Resolver
+from knowledge.tables import Job
 
 EVAL_LIMITS = {"n": 50, "votes": 9, "models": 4}
 SECONDS_PER_CALL = 5.0  # a job may make at most job_timeout / 5 s model calls

@@ -33,9 +33,9 @@ from bot.answer import Answer, Citation, Table
 from bot.chat_service import ChatContext, ChatService
 from bot.commands import COMMANDS
 from bot.profiles import ProfileStore
+from knowledge.catalog import Catalog
 from knowledge.db import make_engine, migrate
 from knowledge.index import KnowledgeIndex
-from knowledge.store import Catalog
 from rules.packs import load_rules
 
 SNOWFLAKE = 1_180_000_000_000_000_000  # real ids have 18-20 digits; mention parsing relies on it

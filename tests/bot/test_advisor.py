@@ -11,8 +11,8 @@ import pytest
 from bot.advisor import Advisor, Thread
 from bot.grounding import check
 from bot.llm import OllamaChat
+from knowledge.catalog import Catalog
 from knowledge.index import KnowledgeIndex
-from knowledge.store import Catalog
 from rules.packs import load_rules
 from tests.fakes.ollama_server import FakeModel
 

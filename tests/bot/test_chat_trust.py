@@ -12,8 +12,8 @@ from bot.chat_service import AccessPolicy, ChatContext, ChatService
 from bot.chat_state import RateLimiter
 from bot.llm import OllamaChat
 from bot.profiles import ProfileStore
-from knowledge.catalog import TeamProfile
 from knowledge.db import make_engine, migrate
+from knowledge.tables import TeamProfile
 from rules.packs import load_rules
 
 CTX = ChatContext("slack", "T1", "C1", "U1", "t1")

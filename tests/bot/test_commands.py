@@ -8,7 +8,7 @@ import pytest
 
 from bot.commands import COMMANDS, UsageError, parse, reference_markdown, understand_request
 from bot.understand import Extractor
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 
 
 @pytest.fixture(scope="module")

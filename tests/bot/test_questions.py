@@ -14,7 +14,7 @@ import pytest
 
 from bot.advisor import Advisor
 from bot.understand import Extractor
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from rules.packs import load_rules
 
 Q: list[tuple[str, str, dict[str, Any], list[str], list[str] | None]] = [

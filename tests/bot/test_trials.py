@@ -14,9 +14,9 @@ from bot.trials.inference import parse_trial
 from bot.trials.jobs import JobRunner, JobStore, Owner
 from bot.trials.service import Trials, render_job
 from core.errors import JobError, LLMUnavailable
-from knowledge.catalog import Job
 from knowledge.db import make_engine, migrate
 from knowledge.resolve import Resolver
+from knowledge.tables import Job
 from tests.fakes.ollama_server import FakeModel
 
 OWNER = Owner("U1", "slack", "C1", "t1")

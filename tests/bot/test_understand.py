@@ -9,7 +9,7 @@ import yaml
 
 from bot.understand import Extractor
 from core.text import detect_language
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 
 CASES = yaml.safe_load((Path(__file__).parent / "extraction_cases.yaml").read_text())["cases"]
 LISTS = {"tasks", "capabilities", "languages"}

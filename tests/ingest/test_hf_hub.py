@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from ingest.hf_hub import map_license, sync_hf
-from knowledge.catalog import Variant
 from knowledge.synced import SyncedModel, SyncReport, SyncState
+from knowledge.tables import VariantRow
 from tests.fakes.sync_server import Reply, SyncServer
 from tests.ingest.conftest import ORGS, hub_router
 
@@ -72,11 +72,11 @@ def test_only_config_json_is_downloaded(engine, catalog, hub, tmp_path):
 
 def test_curated_rows_untouched_and_linked(engine, catalog, hub, tmp_path):
     with Session(engine) as session:
-        before = session.get(Variant, "qwen3-8b").model_dump()  # type: ignore[union-attr]
+        before = session.get(VariantRow, "qwen3-8b").model_dump()  # type: ignore[union-attr]
     _run(engine, catalog, hub.url, tmp_path)
     with Session(engine) as session:
-        after = session.get(Variant, "qwen3-8b").model_dump()  # type: ignore[union-attr]
-        variants = session.exec(select(Variant.id)).all()
+        after = session.get(VariantRow, "qwen3-8b").model_dump()  # type: ignore[union-attr]
+        variants = session.exec(select(VariantRow.id)).all()
     assert before == after and after["origin"] == "curated"
     assert len(variants) == len(catalog.variants)
     row = _rows(engine)["Qwen/Qwen3-8B"]

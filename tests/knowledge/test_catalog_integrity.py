@@ -6,8 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from knowledge.catalog import Variant
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog, Variant
 
 FACT_FIELDS = (
     "params_b",

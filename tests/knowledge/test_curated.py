@@ -8,10 +8,10 @@ import pytest
 from sqlmodel import Session, select
 
 from core.errors import CatalogDataError
-from knowledge.catalog import Variant
 from knowledge.curated import read_curated
 from knowledge.db import make_engine
 from knowledge.store import load_curated, read_catalog
+from knowledge.tables import VariantRow
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -145,5 +145,5 @@ def test_a_bad_file_leaves_the_loaded_catalog_untouched(mini_data: Path, tmp_pat
     with pytest.raises(CatalogDataError):
         load_curated(engine, mini_data)
     with Session(engine) as session:
-        contexts = {v.context_length for v in session.exec(select(Variant))}
+        contexts = {v.context_length for v in session.exec(select(VariantRow))}
     assert contexts == {8192}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from rules.engine import Engine, Verdict
 from rules.packs import load_rules
 from rules.requirements import Requirements

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from rules.fit import FitReport, fit_report
 from rules.memory import Hardware, Shape, kv_cache_gib, weights_gib
 from rules.requirements import Requirements

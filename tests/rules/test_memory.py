@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from rules.memory import (
     GIB,
     Hardware,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.store import Catalog
+from knowledge.catalog import Catalog
 from rules.advice import Advice
 from rules.packs import load_rules
 from rules.ranking import is_coder

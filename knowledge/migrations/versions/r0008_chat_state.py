@@ -6,7 +6,7 @@ Chat state lives in the database so it survives restarts and is shared by replic
 from alembic import op
 from sqlmodel import SQLModel
 
-from knowledge import catalog  # noqa: F401 - registers the tables on SQLModel.metadata
+from knowledge import tables  # noqa: F401 - registers the tables on SQLModel.metadata
 
 revision = "0008"
 down_revision = "0007"
