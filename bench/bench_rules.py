@@ -62,14 +62,14 @@ class _Recompiling:
 class BaselineEngine(Engine):
     """The same engine, but every rule expression is recompiled for every model."""
 
-    def _applicable(self, activation: dict[str, Any]) -> list[tuple[Any, Any, bool]]:
+    def _applicable(self, activation: dict[str, Any]) -> list[tuple[Any, Any]]:
         chosen = []
-        for rule, _program, _license_only in super()._applicable(activation):
+        for rule, _program in super()._applicable(activation):
             values = json.loads(json.dumps({"req": activation, "params": rule.spec.params}))
             folded = _REF.sub(
                 lambda m, v=values: cel_literal(v[m.group(1)].get(m.group(2))), rule.require.source
             )
-            chosen.append((rule, _Recompiling(folded), False))
+            chosen.append((dc_replace(rule, require=dc_replace(rule.require, reads=None)), _Recompiling(folded)))
         return chosen
 
 

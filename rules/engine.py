@@ -1,16 +1,23 @@
 """Evaluate rule packs over the catalog: one explained verdict per model.
 
-The engine keeps no state between calls. Shared are only immutable things: each model's
-facts (``model``, ``license``, ``price``) in a CEL context built once (run under a lock,
-since a CEL context is not thread-safe) and compiled programs. The requirements are the
-same for every model in one evaluation, so each rule's ``require`` is specialised for
-them: ``req.x`` and ``params.x`` are folded in as literals and the result compiled once
-(and memoised). ``when`` reads only requirements, so it is decided once per question.
-Per question, a ``_Question`` holds the requirements, hardware and applicable rules, and
-each model gets an ``_Eval`` that memoises its fit and cost; the helper functions rules
-call (``fits()``, ``monthly_cost_usd()`` ...) find it through a context variable, so two
-threads never see each other's fits. Rules that read only license facts are decided once
-per license per question; with ``explain=False`` a model stops at its first rejection.
+What one question costs is set by how little runs per model, since a synthetic catalog
+of 10,000 models must be ranked in well under a second (bench/bench_rules.py):
+
+* Each model's facts (``model``, ``license``, ``price``) sit in a CEL context built once
+  (``_Facts``; run under a lock, since a CEL context is not thread-safe).
+* Each rule is compiled once per question with the ``req.x`` and ``params.x`` it names
+  folded in as literals (memoised on those values only). ``when`` reads only
+  requirements, so it is decided once per question.
+* A rule whose facts are known from its text (``Expression.reads``: no helper calls) is
+  decided once per distinct value of those facts: models that agree on every fact such
+  rules read share one run, so the license and context rules of 10,000 models run a few
+  hundred times. With ``explain=False`` (ranking) a model these rules reject is not
+  sized at all: that is the prefilter before any memory fit.
+* Rules that call helpers (``fits()``, ``monthly_cost_usd()`` ...) run per model; the
+  helpers find the model's ``_Eval`` through a context variable, so two threads never
+  see each other's fits. Fits, costs and these rules' results are kept per hardware and
+  traffic for the last few such questions (``_Kept``): a team asks about its own GPUs
+  again and again, and sizing is the dearest step.
 
 Verdict: any failed ``reject`` rule rejects; otherwise an undecidable ``reject`` rule
 (a needed fact is unknown and ``on_unknown`` is ``unknown``) makes the model *unknown*;
@@ -25,11 +32,13 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import cel
@@ -42,12 +51,13 @@ from rules.memory import FitOption, Hardware, Shape, best_fit
 from rules.packs import OnUnknown, Rule, RuleSet, Severity, render_message
 from rules.ranking import (
     Evidence,
-    hardware_score,
+    fit_score,
     is_coder,
-    question_score,
     size_prior,
     static_score,
+    task_score,
     wanted_groups,
+    wants_reasoning,
 )
 from rules.requirements import Requirements
 
@@ -72,12 +82,14 @@ class Reason:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """What the rules decided about one model for one set of requirements.
 
-    A plain dataclass, not a pydantic model: the engine builds one per model per question
-    (10,000 in the benchmark) and validation would dominate the run.
+    A plain dataclass, not a pydantic model nor a frozen one: the engine builds one per
+    model per question (10,000 in the benchmark), and validation, or a frozen class's
+    slower constructor, would be a third of the run. Each call makes its own verdicts, so
+    none is shared; change them with ``dataclasses.replace``.
     """
 
     model: str
@@ -119,6 +131,24 @@ def _specialise(source: str, bindings: str) -> Any:
     return cel.compile(folded)
 
 
+@lru_cache(maxsize=1024)
+def _references(source: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(set(_REF.findall(source))))
+
+
+def _program(source: str, activation: dict[str, Any], params: dict[str, Any]) -> Any:
+    """``source`` compiled with the requirements and params it names folded in.
+
+    Only the names it uses go into the cache key, so a rule about the GPU keeps its
+    compiled program (and the results kept for it) when a question changes the license.
+    """
+    groups = {"req": activation, "params": params}
+    used: dict[str, dict[str, Any]] = {"req": {}, "params": {}}
+    for group, name in _references(source):
+        used[group][name] = groups[group].get(name)
+    return _specialise(source, json.dumps(used, sort_keys=True))
+
+
 @dataclass(frozen=True, slots=True)
 class _Failed:
     """A rule that raised while running: its outcome is unknown."""
@@ -127,16 +157,62 @@ class _Failed:
     detail: str = ""
 
 
-def _license_only(rule: Rule, program: Any) -> bool:
-    """True when a rule reads only license facts: decided once per license per question."""
-    needs_license = all(f.startswith("license.") for f in rule.spec.needs)
-    helpers = set(program.functions()) & set(_HELPERS)
-    return needs_license and set(program.variables()) <= {"license"} and not helpers
+@dataclass(frozen=True, slots=True)
+class _Spoke:
+    """A rule that spoke about a model, before any sentence is written.
+
+    ``severity`` is the reason's; ``effect`` what it does to the status (reject, unknown,
+    warn, or "" for nothing). Holding no model name, one can be shared by every model
+    with the same facts.
+    """
+
+    rule: Rule
+    severity: str
+    effect: str
+    missing: tuple[str, ...] = ()
+    failure: _Failed | None = None
+
+
+@lru_cache(maxsize=1024)
+def _bare(rule: str, severity: str) -> Reason:
+    """A reason without its sentence, as ranking reports it; immutable, so shared."""
+    return Reason(rule, severity, "")
+
+
+#: Status effects, worst first: one reject rejects, else one undecidable reject is unknown.
+_WORST_FIRST = ("reject", "unknown", "warn")
+_SEVERITY = {Status.ok: 0, Status.warn: 1, Status.unknown: 2, Status.reject: 3}
+_STATUS = {s.value: s for s in Status}
+_REJECT = Status.reject  # enum member look-ups are slow in the 10,000-model loop
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What a list of rules said about one model; names no model, so models with the
+    same facts share it."""
+
+    spoke: tuple[_Spoke, ...]
+    bare: tuple[Reason, ...]
+    status: Status
+    bonus: float
+    failed: bool
 
 
 def _listed(values: list[str] | None) -> list[str] | None:
     """A copy of a list fact; None stays None (unknown), unlike an empty list."""
     return None if values is None else list(values)
+
+
+_ABSENT = object()
+
+
+def _frozen(value: Any) -> Any:
+    """A fact value as a hashable key: lists become tuples, dicts sorted item tuples."""
+    if isinstance(value, list):
+        return tuple(_frozen(x) for x in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
 
 
 class _Dot(dict[str, Any]):
@@ -224,6 +300,8 @@ class _Facts:
         self.ident = (v.id, v.name, v.family_id, v.flavor)
         self.coder, self.prior = is_coder(v), size_prior(v)
         self.missing: dict[str, tuple[str, ...]] = {}
+        self.keys: dict[tuple[str, ...], int] = {}  # fact names -> ``Engine._number``
+        self.tasks: dict[int, float] = {}
         self.scope = Scope(dict(self.facts), _HELPERS)
         self.lock = threading.Lock()
 
@@ -234,6 +312,16 @@ class _Facts:
             found = tuple(f for f in rule.spec.needs if not self.known(f))
             self.missing[rule.id] = found
         return found
+
+    def values_of(self, facts: tuple[str, ...]) -> tuple[Any, ...]:
+        """This model's values of ``facts``, hashable."""
+        return tuple(_frozen(self.value(f)) for f in facts)
+
+    def value(self, fact: str) -> Any:
+        """A fact's value; ``_ABSENT`` when its group (no price at all) is missing."""
+        var, _, attribute = fact.partition(".")
+        group = self.facts.get(var)
+        return _ABSENT if group is None else group.get(attribute, _ABSENT)
 
     def known(self, fact: str) -> bool:
         var, _, attribute = fact.partition(".")
@@ -260,54 +348,94 @@ class _Question:
     activation: dict[str, Any]
     hw: Hardware | None
     floor: float | None
-    groups: tuple[str, ...]
-    rules: list[tuple[Rule, Any, bool]]
+    by_facts: list[tuple[Rule, Any]]  # rules decided by facts alone (``Expression.reads``)
+    per_model: list[tuple[Rule, Any]]  # rules that call helpers: run for each model
+    signature: tuple[str, ...]  # every fact ``by_facts`` reads or needs
+    order: dict[str, int]  # rule id -> position in the packs, for the order of reasons
+    tasks: tuple[tuple[str, ...], bool]  # benchmark groups asked, reasoning wanted
+    tasks_key: int  # ``tasks`` interned, for the per-model task score kept in ``_Facts``
+    priced: bool  # traffic or a GPU price given: every model gets a cost estimate
+    fits: dict[str, tuple[_Facts, Any]]  # kept fits for this hardware question (``_Kept``)
+    costs: dict[str, tuple[_Facts, Any]]  # kept costs for this hardware and traffic
+    outcomes: dict[str, tuple[_Facts, Any]]  # kept ``per_model`` results, for both of those
+
+
+class _Kept:
+    """Per-model results that depend on only part of a question, kept for recent questions.
+
+    A fit depends on the hardware, context, precision, runtime, speed floor and offload,
+    not on the license or task asked; a team asks about its own GPUs again and again, and
+    sizing is the dearest step of judging a model. So fits (and costs, by traffic) are
+    kept per such key for the last ``size`` keys. Entries hold the ``_Facts`` they were
+    computed for, so a model whose facts were rebuilt is sized afresh. Dict reads and
+    writes are atomic; two threads sizing the same model at once store equal values.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._slots: OrderedDict[Hashable, dict[str, tuple[_Facts, Any]]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def slot(self, key: Hashable) -> dict[str, tuple[_Facts, Any]]:
+        """The per-model results for ``key``, most recently used last."""
+        with self._lock:
+            found = self._slots.get(key)
+            if found is None:
+                found = self._slots[key] = {}
+                if len(self._slots) > self._size:
+                    self._slots.popitem(last=False)
+            else:
+                self._slots.move_to_end(key)
+            return found
 
 
 class _Eval:
-    """One model under one question: the fit and cost, each computed at most once."""
+    """One model under one question: its fit and cost, from the kept results or computed."""
 
-    __slots__ = ("_cost", "_fit", "facts", "q")
+    __slots__ = ("facts", "q")
 
     def __init__(self, q: _Question, facts: _Facts) -> None:
         self.q, self.facts = q, facts
-        self._fit: tuple[FitOption | None] | None = None
-        self._cost: cost_model.CostEstimate | None = None
 
     def fit(self) -> FitOption | None:
         """The best fit on the question's hardware."""
-        if self._fit is None:
-            best = None
-            q, shape = self.q, self.facts.shape
-            if q.hw is not None and shape is not None:
-                best = best_fit(
-                    shape,
-                    q.hw,
-                    q.req.context,
-                    q.req.precision,
-                    runtime=q.req.runtime,
-                    min_tokens_per_s=q.floor,
-                    allow_offload=q.req.offload is not False,
-                )
-            self._fit = (best,)
-        return self._fit[0]
+        state, q = self.facts, self.q
+        hit = q.fits.get(state.ident[0])
+        if hit is not None and hit[0] is state:
+            best: FitOption | None = hit[1]
+            return best
+        best = None
+        if q.hw is not None and state.shape is not None:
+            best = best_fit(
+                state.shape,
+                q.hw,
+                q.req.context,
+                q.req.precision,
+                runtime=q.req.runtime,
+                min_tokens_per_s=q.floor,
+                allow_offload=q.req.offload is not False,
+            )
+        q.fits[state.ident[0]] = (state, best)
+        return best
 
     def cost(self) -> cost_model.CostEstimate:
         """API and self-hosting cost for the question's traffic."""
-        if self._cost is None:
-            q = self.q
-            open_weights = self.facts.facts["model"]["open_weights"]
-            hourly = q.hw.hourly_usd if q.hw and open_weights else None
-            count = q.hw.count if q.hw else q.req.gpu_count
-            self._cost = cost_model.estimate(
-                self.facts.offerings,
-                q.req.requests_per_day,
-                q.req.tokens_in,
-                q.req.tokens_out,
-                hourly,
-                count,
-            )
-        return self._cost
+        state, q = self.facts, self.q
+        hit = q.costs.get(state.ident[0])
+        if hit is not None and hit[0] is state:
+            kept: cost_model.CostEstimate = hit[1]
+            return kept
+        open_weights = state.facts["model"]["open_weights"]
+        estimate = cost_model.estimate(
+            state.offerings,
+            q.req.requests_per_day,
+            q.req.tokens_in,
+            q.req.tokens_out,
+            q.hw.hourly_usd if q.hw and open_weights else None,
+            q.hw.count if q.hw else q.req.gpu_count,
+        )
+        q.costs[state.ident[0]] = (state, estimate)
+        return estimate
 
 
 _CURRENT: ContextVar[_Eval] = ContextVar("rules_engine_current")
@@ -364,12 +492,13 @@ _HELPERS: dict[str, Any] = {
 
 
 class Engine:
-    """Rules x catalog -> verdicts. Stateless between calls.
+    """Rules x catalog -> verdicts; the same question always gets the same answer.
 
-    Shared across calls (and threads) are only things that never change: each model's
-    facts and CEL context (``_Facts``), compiled programs (``_specialise``) and benchmark
-    percentiles. Everything about a question lives in a ``_Question`` and per-model
-    ``_Eval`` objects made by that call.
+    Shared across calls (and threads) are things that never change, or are keyed by all
+    they depend on: each model's facts and CEL context (``_Facts``), compiled programs
+    (``_specialise``), benchmark percentiles, and fits, costs and helper-rule results per
+    hardware and traffic (``_Kept``). Everything else about a question lives in a
+    ``_Question`` and per-model ``_Eval`` objects made by that call.
     """
 
     def __init__(
@@ -380,6 +509,8 @@ class Engine:
         self.apple_gpu_fraction = apple_gpu_fraction
         self.evidence = Evidence(catalog)
         self._facts: dict[str, _Facts] = {}
+        self._fits, self._costs, self._outcomes = _Kept(), _Kept(), _Kept()
+        self._intern: dict[tuple[Any, ...], int] = {}  # fact values -> small number
         self._build = threading.Lock()
         self.failures: dict[str, list[str]] = {}  # rule id -> models it failed on at run time
         self._failures_lock = threading.Lock()
@@ -393,10 +524,16 @@ class Engine:
                     found = self._facts[v.id] = _Facts(v, self.catalog, self.evidence)
         return found
 
+    def _number(self, values: tuple[Any, ...]) -> int:
+        """A small number for ``values``: equal values, equal numbers (hashed in no time,
+        where a tuple of capability lists would be hashed on every look-up)."""
+        with self._build:
+            return self._intern.setdefault(values, len(self._intern))
+
     def applicable(self, req: Requirements) -> list[tuple[Rule, Any]]:
         """Enabled rules whose ``when`` holds, each with ``require`` specialised for ``req``."""
         activation = self._activation(req, hardware_for(self.catalog, req, self.apple_gpu_fraction))
-        return [(rule, program) for rule, program, _ in self._applicable(activation)]
+        return self._applicable(activation)
 
     def _activation(self, req: Requirements, hw: Hardware | None) -> dict[str, Any]:
         activation = req.activation()
@@ -404,17 +541,16 @@ class Engine:
         activation["hardware"] = req.hardware_label() or (hw.name if hw else None)
         return activation
 
-    def _applicable(self, activation: dict[str, Any]) -> list[tuple[Rule, Any, bool]]:
+    def _applicable(self, activation: dict[str, Any]) -> list[tuple[Rule, Any]]:
         chosen = []
         for rule in self.ruleset.enabled:
-            bindings = json.dumps({"req": activation, "params": rule.spec.params}, sort_keys=True)
+            params = rule.spec.params
             if (
                 rule.when is not None
-                and _specialise(rule.when.source, bindings).execute({}) is not True
+                and _program(rule.when.source, activation, params).execute({}) is not True
             ):
                 continue
-            program = _specialise(rule.require.source, bindings)
-            chosen.append((rule, program, _license_only(rule, program)))
+            chosen.append((rule, _program(rule.require.source, activation, params)))
         return chosen
 
     def evaluate(
@@ -425,111 +561,169 @@ class Engine:
     ) -> list[Verdict]:
         """Verdicts for ``variants`` (default: the whole catalog), best score first.
 
-        With ``explain=False`` reasons keep their rule and severity but no message, and a
-        model stops at its first rejecting rule: ranking a whole catalog only to show ten
-        models should not render thousands of sentences nor run rules on rejected models.
+        With ``explain=False`` reasons keep their rule and severity but no message, a
+        model stops at its first rejecting rule, and a rejected model is not sized (its
+        ``fit`` is None): ranking a whole catalog only to show ten models should not render
+        thousands of sentences nor run rules and fits on models already ruled out.
         """
         hw = hardware_for(self.catalog, req, self.apple_gpu_fraction)
         activation = self._activation(req, hw)
-        q = _Question(
-            req, activation, hw, speed_floor(req), wanted_groups(req), self._applicable(activation)
+        rules = self._applicable(activation)
+        by_facts = [pair for pair in rules if pair[0].require.reads is not None]
+        signature = sorted(
+            {f for rule, _ in by_facts for f in (*(rule.require.reads or ()), *rule.spec.needs)}
         )
-        by_license: dict[tuple[str, str], Any] = {}
-        verdicts = []
-        for v in variants if variants is not None else self.catalog.variants.values():
-            verdicts.append(self._judge(_Eval(q, self._model(v)), explain, by_license))
-        return sorted(verdicts, key=lambda x: (-x.score, x.model))
+        floor = speed_floor(req)
+        sizing = (hw, req.context, req.precision, req.runtime, floor, req.offload)
+        pricing = (hw, req.gpu_count, req.requests_per_day, req.tokens_in, req.tokens_out)
+        per_model = [pair for pair in rules if pair[0].require.reads is None]
+        tasks = (wanted_groups(req), wants_reasoning(req))
+        q = _Question(
+            req,
+            activation,
+            hw,
+            floor,
+            by_facts,
+            per_model,
+            tuple(signature),
+            {rule.id: i for i, (rule, _) in enumerate(rules)},
+            tasks,
+            self._number(tasks),
+            req.requests_per_day is not None or bool(hw and hw.hourly_usd),
+            self._fits.slot(sizing),
+            self._costs.slot(pricing),
+            self._outcomes.slot((sizing, pricing, tuple(p for _, p in per_model), explain)),
+        )
+        memo: dict[int, _Decided] = {}
+        verdicts = [
+            self._judge(q, self._model(v), explain, memo)
+            for v in (variants if variants is not None else self.catalog.variants.values())
+        ]
+        verdicts.sort(key=attrgetter("model"))
+        verdicts.sort(key=attrgetter("score"), reverse=True)  # stable: ties stay by id
+        return verdicts
 
-    def _judge(self, ev: _Eval, explain: bool, by_license: dict[tuple[str, str], Any]) -> Verdict:
+    def _judge(
+        self, q: _Question, state: _Facts, explain: bool, memo: dict[int, _Decided]
+    ) -> Verdict:
+        # Models with equal values of every fact the fact-decided rules read share one run.
+        key = state.keys.get(q.signature)
+        if key is None:
+            key = state.keys[q.signature] = self._number(state.values_of(q.signature))
+        decided = memo.get(key)
+        if decided is None:
+            decided = memo[key] = self._speak(state, q.by_facts, stop=not explain)
+        status, bonus, spoke, bare = decided.status, decided.bonus, decided.spoke, decided.bare
+        failed = decided.failed
+        fit = cost = None
+        if explain or status is not _REJECT:
+            ev = _Eval(q, state)
+            more = self._per_model(ev, explain) if q.per_model else None
+            fit = ev.fit() if q.hw is not None else None
+            cost = ev.cost() if q.priced else None
+            if more is not None:
+                spoke, bare = spoke + more.spoke, bare + more.bare
+                status = max(status, more.status, key=_SEVERITY.__getitem__)
+                bonus += more.bonus
+                failed |= more.failed
+        if failed:
+            for s in spoke:
+                if s.failure is not None:
+                    self._failed(s.rule, state.ident[0], s.failure)
+        reasons = (
+            [
+                Reason(s.rule.id, s.severity, self._message(ev, s))
+                for s in sorted(spoke, key=lambda s: q.order[s.rule.id])
+            ]
+            if explain
+            else list(bare)
+        )
+        tasks = state.tasks.get(q.tasks_key)
+        if tasks is None:
+            tasks = state.tasks[q.tasks_key] = task_score(
+                state.ident[3], state.coder, state.prior, state.evidence, *q.tasks
+            )
+        hardware = fit_score(fit, q.hw is not None, q.floor, q.req.offload is True)
+        model, name, family, _ = state.ident
+        score = round(state.static_score + hardware + tasks + bonus, 4)
+        return Verdict(model, name, family, status, reasons, fit, cost, score)
+
+    def _per_model(self, ev: _Eval, explain: bool) -> _Decided:
+        """The helper-calling rules on one model, kept per sizing, pricing and programs.
+
+        Their results depend only on the model, its fit and cost (kept for the same
+        hardware and traffic) and the compiled programs, so a team's next question about
+        the same GPUs reuses them.
+        """
         state, q = ev.facts, ev.q
-        reasons: list[Reason] = []
-        rejected = undecided = warned = False
-        bonus = 0.0
-        lic = state.facts["license"]["id"]
-        token = _CURRENT.set(ev)
+        hit = q.outcomes.get(state.ident[0])
+        if hit is not None and hit[0] is state:
+            kept: _Decided = hit[1]
+            return kept
+        token = _CURRENT.set(ev)  # the helpers rules call find this model's fit through it
         try:
-            for rule, program, license_only in q.rules:
-                if rejected and not explain:
-                    break
-                spec = rule.spec
-                missing = state.missing_for(rule)
-                if missing:
-                    outcome = spec.on_unknown
-                    if outcome == OnUnknown.pass_:
-                        continue
-                    message = (
-                        f"{state.ident[1]}: {', '.join(missing)} is not published, so "
-                        f"'{spec.title}' cannot be checked."
-                    )
-                    severity = {"unknown": "unknown", "warn": "warn", "reject": "reject"}[
-                        outcome.value
-                    ]
-                    reasons.append(Reason(rule=spec.id, severity=severity, message=message))
-                    rejected |= outcome == OnUnknown.reject
-                    warned |= outcome == OnUnknown.warn
-                    undecided |= outcome == OnUnknown.unknown and spec.severity == Severity.reject
-                    continue
-                key = (spec.id, lic)
-                if license_only and key in by_license:
-                    result = by_license[key]
-                else:
-                    result = self._run(state, program)
-                    if license_only:
-                        by_license[key] = result
-                if isinstance(result, _Failed):
-                    self._failed(rule, state.ident[0], result)
-                    reasons.append(
-                        Reason(
-                            rule=spec.id,
-                            severity="unknown",
-                            message=(
-                                f"{state.ident[1]}: could not be decided because rule "
-                                f"{spec.id} failed ({result.error})."
-                            ),
-                        )
-                    )
-                    undecided |= spec.severity == Severity.reject
-                    continue
-                if spec.severity == Severity.score:
-                    value = float(result) if isinstance(result, int | float | bool) else 0.0
-                    bonus += spec.weight * value
-                    continue
-                if result is True:
-                    continue
-                message = self._explain(ev, rule) if explain else ""
-                reasons.append(Reason(rule=spec.id, severity=spec.severity.value, message=message))
-                rejected |= spec.severity == Severity.reject
-                warned |= spec.severity == Severity.warn
-            fit = ev.fit()
-            priced = q.req.requests_per_day is not None or (q.hw and q.hw.hourly_usd)
-            cost = ev.cost() if priced else None
+            decided = self._speak(state, q.per_model, stop=not explain)
         finally:
             _CURRENT.reset(token)
-        status = (
-            Status.reject
-            if rejected
-            else Status.unknown
-            if undecided
-            else Status.warn
-            if warned
-            else Status.ok
+        q.outcomes[state.ident[0]] = (state, decided)
+        return decided
+
+    def _speak(self, state: _Facts, rules: list[tuple[Rule, Any]], stop: bool) -> _Decided:
+        """Run ``rules`` on one model: the rules that spoke against it, and the score bonus.
+
+        With ``stop`` the run ends at the first rejection (ranking needs no more).
+        """
+        spoke: list[_Spoke] = []
+        bonus = 0.0
+        for rule, program in rules:
+            spec = rule.spec
+            missing = state.missing_for(rule)
+            if missing:
+                outcome = spec.on_unknown
+                if outcome == OnUnknown.pass_:
+                    continue
+                undecided = outcome == OnUnknown.unknown and spec.severity == Severity.reject
+                effect = (
+                    "unknown"
+                    if undecided
+                    else ""
+                    if outcome == OnUnknown.unknown
+                    else outcome.value
+                )
+                spoke.append(_Spoke(rule, outcome.value, effect, missing=missing))
+            else:
+                result = self._run(state, program)
+                if isinstance(result, _Failed):
+                    effect = "unknown" if spec.severity == Severity.reject else ""
+                    spoke.append(_Spoke(rule, "unknown", effect, failure=result))
+                elif spec.severity == Severity.score:
+                    value = float(result) if isinstance(result, int | float | bool) else 0.0
+                    bonus += spec.weight * value
+                elif result is not True:
+                    spoke.append(_Spoke(rule, spec.severity.value, spec.severity.value))
+            if stop and spoke and spoke[-1].effect == "reject":
+                break
+        effects = {s.effect for s in spoke}
+        status = next((_STATUS[e] for e in _WORST_FIRST if e in effects), Status.ok)
+        return _Decided(
+            tuple(spoke),
+            tuple(_bare(s.rule.id, s.severity) for s in spoke),
+            status,
+            bonus,
+            any(s.failure is not None for s in spoke),
         )
-        ident, flavor = state.ident[:3], state.ident[3]
-        extra = question_score(
-            flavor, state.coder, state.prior, state.evidence, q.groups, q.req, fit, q.floor
-        )
-        return Verdict(
-            model=ident[0],
-            name=ident[1],
-            family=ident[2],
-            status=status,
-            reasons=reasons,
-            fit=fit,
-            cost=cost,
-            score=round(
-                state.static_score + hardware_score(fit, q.hw is not None) + extra + bonus, 4
-            ),
-        )
+
+    def _message(self, ev: _Eval, s: _Spoke) -> str:
+        """The sentence for one rule that spoke: unknown fact, failed rule, or its message."""
+        name, spec = ev.facts.ident[1], s.rule.spec
+        if s.missing:
+            missing = ", ".join(s.missing)
+            return f"{name}: {missing} is not published, so '{spec.title}' cannot be checked."
+        if s.failure is not None:
+            return (
+                f"{name}: could not be decided because rule {spec.id} failed ({s.failure.error})."
+            )
+        return self._explain(ev, s.rule)
 
     @staticmethod
     def _run(state: _Facts, program: Any) -> Any:

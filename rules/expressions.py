@@ -52,6 +52,9 @@ CEL_BUILTINS = frozenset(
 )
 _MACRO_VAR = re.compile(r"\.\s*(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")
 _FIELD_REF = re.compile(r"(?<![\w.])(model|license|req|price|params)\.([A-Za-z_]\w*)")
+#: The per-model variables; ``req`` and ``params`` are folded in as literals per question.
+FACT_VARIABLES = ("model", "license", "price")
+_FACT_NAME = re.compile(r"(?<![\w.])(model|license|price)\b(\s*\.\s*([A-Za-z_]\w*))?")
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 
 
@@ -71,9 +74,31 @@ class Expression:
 
     Only the source is kept: the engine compiles it again with each question's
     requirements folded in (rules/engine.py), so a program compiled here would go unused.
+    ``reads`` lists the facts (``model.context_length``) the expression depends on when
+    that is certain: it calls no helper and names each per-model variable only through a
+    field. Two models with equal values there get the same result, so the engine decides
+    such a rule once per distinct value per question. None means "may read anything".
     """
 
     source: str
+    reads: tuple[str, ...] | None = None
+
+
+def fact_reads(source: str, functions: set[str], bound: set[str]) -> tuple[str, ...] | None:
+    """The facts ``source`` reads, or None when that cannot be told from the text.
+
+    Conservative on purpose: a helper call, a per-model variable used whole (``model``
+    passed somewhere) or shadowed by a macro variable all give None, which only costs
+    speed. A field name inside a string literal adds a harmless extra fact.
+    """
+    if functions or bound & set(FACT_VARIABLES):
+        return None
+    reads = set()
+    for match in _FACT_NAME.finditer(source):
+        if match.group(3) is None:
+            return None
+        reads.add(f"{match.group(1)}.{match.group(3)}")
+    return tuple(sorted(reads))
 
 
 def compile_expression(
@@ -114,7 +139,7 @@ def compile_expression(
             f"unknown function {name!r}; helpers: {', '.join(sorted(helpers))}",
             column=source.find(name) + 1,
         )
-    return Expression(source)
+    return Expression(source, fact_reads(source, used & helpers, bound))
 
 
 class Scope:

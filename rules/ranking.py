@@ -12,13 +12,13 @@ always ranks the same way:
 * 10 % license simplicity: permissive 1.0, model-specific or conditional 0.7,
   use-restricted 0.6, copyleft or proprietary 0.5, noncommercial 0.2.
 
-Per question (``question_score``), on top of that base:
+Per question (``task_score`` and ``fit_score``), on top of that base:
 
 * task evidence (up to 0.25): the model's percentile among catalog models on the
   benchmarks of each task asked (code: HumanEval, LiveCodeBench, SWE-bench Verified, Aider
   Polyglot; math; Chinese; instruction following; tool use; long context), a discounted
   size prior where it has none;
-* +0.12 for a specialised coder when code is asked; reasoning models -0.08 unless
+* +0.12 for a specialised coder when code is asked; reasoning models -0.15 unless
   reasoning or math is asked (then +0.05);
 * -0.3 below the speed floor on the stated hardware (10 tok/s unless batch, or the stated
   one) and -0.2 for CPU offload the user did not ask for, so these come last.
@@ -184,17 +184,19 @@ def wants_reasoning(req: Requirements) -> bool:
     return "reasoning" in caps or "math" in caps or "math" in {t.lower() for t in req.tasks}
 
 
-def question_score(
+def task_score(
     flavor: str,
     coder: bool,
     prior: float,
     evidence: dict[str, float],
     groups: tuple[str, ...],
-    req: Requirements,
-    fit: FitOption | None,
-    floor: float | None,
+    reasoning_wanted: bool,
 ) -> float:
-    """The per-question part of the score: task evidence, specialists, speed and offload."""
+    """The per-question part that needs no fit: task evidence and specialists.
+
+    It depends on the model and on the tasks asked only, so the engine keeps it per model
+    per task set instead of recomputing it for every question.
+    """
     score = 0.0
     if groups:
         # Missing task evidence: the model's general benchmarks stand in, else its size, capped
@@ -204,11 +206,28 @@ def question_score(
     if coder and "code" in groups:
         score += 0.12
     if flavor == "reasoning":
-        score += 0.05 if wants_reasoning(req) else -0.15
-    if fit is not None and fit.fits:
+        score += 0.05 if reasoning_wanted else -0.15
+    return score
+
+
+def fit_score(
+    fit: FitOption | None, has_hardware: bool, floor: float | None, offload_asked: bool
+) -> float:
+    """The hardware part: the precision it fits at (a third with offload), minus penalties.
+
+    Full marks when no hardware was given; below the speed floor, or offloading when the
+    user did not ask for it, the model goes to the end of the list.
+    """
+    if not has_hardware:
+        return 0.15
+    if fit is None:
+        return 0.0
+    quality = PRECISION_QUALITY.get(fit.precision, 0.6)
+    score = 0.15 * (quality / 3 if fit.offload else quality)
+    if fit.fits:
         if floor and (fit.est_tokens_per_s or 0.0) < floor:
             score -= SLOW_PENALTY
-        if fit.offload and req.offload is not True:
+        if fit.offload and not offload_asked:
             score -= OFFLOAD_PENALTY
     return score
 
@@ -241,16 +260,6 @@ def why(v: Variant, verdict: Verdict, groups: tuple[str, ...], evidence: dict[st
     if verdict.fit is not None and verdict.fit.offload:
         parts.append("needs CPU offload")
     return "; ".join(parts or ["strong overall for the requirements"])
-
-
-def hardware_score(fit: FitOption | None, has_hardware: bool) -> float:
-    """The hardware-use part: the precision it fits at, a third of that with offload."""
-    if not has_hardware:
-        return 0.15
-    if fit is None:
-        return 0.0
-    quality = PRECISION_QUALITY.get(fit.precision, 0.6)
-    return 0.15 * (quality / 3 if fit.offload else quality)
 
 
 def _wanted_flavor(v: Variant, req: Requirements) -> bool:
