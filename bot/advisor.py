@@ -32,7 +32,7 @@ from core.text import detect_language
 from knowledge.catalog import Catalog
 from knowledge.index import KnowledgeIndex, Passage
 from rules.advice import Advice
-from rules.packs import RuleSet
+from rules.packs import RuleBook, RuleSet
 from rules.requirements import Requirements
 
 log = logging.getLogger("advisor")
@@ -80,22 +80,39 @@ class Advisor:
     def __init__(
         self,
         catalog: Catalog,
-        rules: RuleSet,
+        rules: RuleSet | RuleBook,
         index: KnowledgeIndex | None = None,
         llm: OllamaChat | None = None,
         apple_gpu_fraction: float | None = None,
     ) -> None:
+        """``rules`` is a fixed set, or a running bot's book whose edited packs apply
+        from the next question on (see :meth:`RuleBook.refresh`)."""
         self.catalog = catalog
-        self.advice = Advice(catalog, rules, apple_gpu_fraction)
+        self.rulebook = rules if isinstance(rules, RuleBook) else None
+        self.apple_gpu_fraction = apple_gpu_fraction
+        self._use(rules.current if isinstance(rules, RuleBook) else rules)
         self.extractor = Extractor(catalog, self.advice.resolver)
         self.index = index
         self.llm = llm
         self.threads = Threads()
-        self._titles = {r.id: r.spec.title for r in rules.rules}
         #: Whether Ollama may fill requirements the deterministic reading missed (bot/refine.py).
         self.llm_extraction = False
         #: Ollama tags -> measured figures from the team's own trials (set by the chat service).
         self.evidence: Callable[[list[str]], dict[str, str]] | None = None
+
+    def _use(self, rules: RuleSet) -> None:
+        # One assignment swaps the rules: a question already being answered keeps its Advice.
+        self.advice = Advice(self.catalog, rules, self.apple_gpu_fraction)
+        self._titles = {r.id: r.spec.title for r in rules.rules}
+
+    def _refresh_rules(self) -> str | None:
+        """Apply edited rule packs; the error to show while a bad edit keeps the last good."""
+        book = self.rulebook
+        if book is None:
+            return None
+        if book.refresh():
+            self._use(book.current)
+        return book.last_error
 
     def understand(self, question: str, thread: Thread | None = None) -> Understanding:
         """Read a question, carrying a thread's requirements and models into follow-ups."""
@@ -175,6 +192,7 @@ class Advisor:
     ) -> Answer:
         """Answer what was understood (from free text or a parsed command)."""
         question = understood.text
+        rules_error = self._refresh_rules()
         passages, retrieval_error = self.retrieve(understood)
         cites = compose.citations(passages)
         answer = self._deterministic(understood, cites, passages)
@@ -202,6 +220,10 @@ class Advisor:
             answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
         if retrieval_error and not passages:
             log.info("answered without passages: %s", retrieval_error)
+        if rules_error:
+            problems = [line.strip() for line in rules_error.splitlines()[1:]] or [rules_error]
+            first = problems[0] + (f" (+{len(problems) - 1})" if len(problems) > 1 else "")
+            answer.text += "\n\n_" + compose.say(answer.language, "rules_kept", error=first) + "_"
         if thread is not None:
             thread.remember(understood, question, answer.text)
         return answer

@@ -23,7 +23,7 @@ from knowledge.db import make_engine, migrate
 from knowledge.guides import read_guides
 from knowledge.index import KnowledgeIndex, RebuildReport
 from knowledge.snapshot import open_catalog
-from rules.packs import load_rules
+from rules.packs import RuleBook
 
 if TYPE_CHECKING:
     from bot.chat_service import ChatService
@@ -63,7 +63,7 @@ def rebuild_index(
 def build_advisor(settings: Settings, use_llm: bool = True, use_index: bool = True) -> Advisor:
     """An advisor wired to the configured database, rules, index and Ollama."""
     catalog = open_catalog(settings)
-    rules = load_rules(settings.rules_dir)
+    rules = RuleBook(settings.rules_dir)
     index = open_index(settings) if use_index else None
     llm = OllamaChat.from_settings(settings) if use_llm else None
     advisor = Advisor(

@@ -32,6 +32,10 @@ TEXT = {
             "(no language model was used{why})."
         ),
         "as_of": "Catalog facts as of {date}.",
+        "rules_kept": (
+            "The team's edited rule packs did not load, so the last good rules decided this "
+            "answer ({error}). Fix the pack and `advisor rules check` it."
+        ),
         "asked": "About the models you named:",
         "allowed": "allowed",
         "warn": "allowed, with conditions",
@@ -53,6 +57,10 @@ TEXT = {
         "guides": "参考指南：",
         "deterministic": "这是根据模型目录和规则生成的确定性回答（未使用语言模型{why}）。",
         "as_of": "目录数据截至 {date}。",
+        "rules_kept": (
+            "团队修改的规则包未能加载，本回答仍按上一版有效规则判断（{error}）。"
+            "请修正后用 `advisor rules check` 检查。"
+        ),
         "asked": "关于你提到的模型：",
         "allowed": "可以使用",
         "warn": "可以使用，但有条件",

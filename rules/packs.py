@@ -16,8 +16,10 @@ one is missing, ``on_unknown`` says what happens.
 
 from __future__ import annotations
 
+import logging
 import re
 import string
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +32,8 @@ from core.errors import RuleError
 from core.yamlfile import YamlSyntaxError, node_line, read_yaml
 from rules.expressions import Expression, ExpressionError, compile_expression
 from rules.requirements import Requirements
+
+log = logging.getLogger("advisor")
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 
@@ -456,19 +460,55 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
 
 
 class RuleBook:
-    """The rules the bot uses now; a failed reload keeps the last good set."""
+    """The rules a running advisor uses; edited packs take effect on the next question.
 
-    def __init__(self, team_dir: Path | None = None) -> None:
+    :meth:`refresh` compares the pack files' names, sizes and modification times with the
+    last load (a few ``stat`` calls, cheap enough for every question) and loads them again
+    when anything changed. A set that fails to load leaves the last good rules in force;
+    ``last_error`` says which file, line and field, until the files change again.
+    """
+
+    def __init__(self, team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
         self.team_dir = team_dir
-        self.current = load_rules(team_dir)
+        self.builtin_dir = builtin_dir
+        self._lock = threading.Lock()
+        self._seen = self._fingerprint()
+        self.current = load_rules(team_dir, builtin_dir)
         self.last_error: str | None = None
+
+    def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        found = []
+        for directory in (self.builtin_dir, self.team_dir):
+            if directory is None or not directory.is_dir():
+                continue
+            for path in pack_files(directory):
+                try:
+                    st = path.stat()
+                except OSError:  # a dangling link or a file being replaced: changed
+                    found.append((str(path), -1, -1))
+                    continue
+                found.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(found)
+
+    def refresh(self) -> bool:
+        """Reload when a pack file was added, removed or changed; True if the rules changed."""
+        seen = self._fingerprint()
+        if seen == self._seen:
+            return False
+        with self._lock:
+            if seen == self._seen:  # another thread reloaded meanwhile
+                return False
+            self._seen = seen
+            return self.reload() == "reloaded"
 
     def reload(self) -> Literal["reloaded", "kept"]:
         """Load the packs again; on any problem keep the current rules and remember why."""
         try:
-            self.current = load_rules(self.team_dir)
+            self.current = load_rules(self.team_dir, self.builtin_dir)
         except RuleError as exc:
             self.last_error = exc.user_message
+            log.error("rule packs not reloaded, the last good rules stay in force: %s", exc)
             return "kept"
         self.last_error = None
+        log.info("rule packs reloaded: %d rules", len(self.current.rules))
         return "reloaded"
