@@ -8,7 +8,6 @@ the baseline, in the same process. Run with `make bench`.
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stats import percentile  # noqa: E402
+from stats import peak_rss_mb, percentile  # noqa: E402
 
 from bot.advisor import Advisor  # noqa: E402
 from bot.app import rebuild_index  # noqa: E402
@@ -71,10 +70,10 @@ def main() -> None:
         f"cold start (`advisor ask --no-llm`, whole process): {time.perf_counter() - start:.2f} s"
     )
     probe = (
-        "import resource; from bot.app import build_advisor; "
-        "from core.settings import load_settings; "
+        "import sys; sys.path.insert(0, 'bench'); from stats import peak_rss_mb; "
+        "from bot.app import build_advisor; from core.settings import load_settings; "
         f"a = build_advisor(load_settings(), use_llm=False); [a.handle(q) for q in {QUESTIONS!r}]; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+        "print(round(peak_rss_mb()))"
     )
     served = subprocess.run(
         [sys.executable, "-c", probe], env=env, cwd=ROOT, check=True, capture_output=True, text=True
@@ -82,21 +81,22 @@ def main() -> None:
     print(f"peak RSS of an advisor process answering the question set: {served.stdout.strip()} MB")
     # As `serve` does: the index warms in a thread at start-up; "ready" is when serving starts.
     first = (
-        "import resource, sys, threading, time; from bot.app import build_advisor, warm_index; "
-        "from core.settings import load_settings; "
+        "import sys, threading, time; sys.path.insert(0, 'bench'); from stats import peak_rss_mb; "
+        "from bot.app import build_advisor, warm_index; from core.settings import load_settings; "
         "a = build_advisor(load_settings(), use_llm=False); "
-        "threading.Thread(target=warm_index, args=(a.index,), daemon=True).start(); "
+        "w = threading.Thread(target=warm_index, args=(a.index,), daemon=True); w.start(); "
         f"ready = time.perf_counter(); a.handle({QUESTIONS[0]!r}); "
+        "after = time.perf_counter() - ready; "
         "heavy = [m for m in ('scipy', 'sklearn', 'torch', 'transformers') if m in sys.modules]; "
-        "print(f'{time.perf_counter() - ready:.1f}', "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, ','.join(heavy) or 'none')"
+        f"w.join(); a.handle({QUESTIONS[1]!r}); "
+        "print(f'{after:.1f}', round(peak_rss_mb()), ','.join(heavy) or 'none')"
     )
     after, peak, heavy = subprocess.run(
         [sys.executable, "-c", first], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.split()
     print(
-        f"first answer after ready (index warming in a thread): {after} s (target < 10 s); "
-        f"peak RSS {peak} MB (target < 700 MB); loaded: {heavy}"
+        f"first answer after ready (index warming in a thread): {after} s (target < 10 s), "
+        f"loaded by then: {heavy}; peak RSS once warm and answering {peak} MB (target < 700 MB)"
     )
 
     advisor = Advisor(catalog, load_rules(), index=index)
@@ -132,7 +132,7 @@ def main() -> None:
         f"LLM path: bare client stream {stream * 1000:.0f} ms, advisor ask {answer * 1000:.0f} ms, "
         f"overhead {(answer - stream) * 1000:.0f} ms = {(answer - stream) / stream:.1%} of LLM time"
     )
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     print(f"peak RSS of this benchmark process (it also built the index): {rss:.0f} MB")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-ADVISOR = [sys.executable, "-c", "from bot.cli import main; main()"]
+ADVISOR = [sys.executable, "-m", "bot"]
 
 # (label, advisor arguments, target seconds or None, llmfit command or None)
 PLANS: list[tuple[str, list[str], float | None, str | None]] = [

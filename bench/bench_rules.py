@@ -60,7 +60,7 @@ class _Recompiling:
 
 
 class BaselineEngine(Engine):
-    """The same engine, but every rule expression is recompiled for every model."""
+    """The same engine, but every rule is recompiled and run for every model (no sharing)."""
 
     def _applicable(self, activation: dict[str, Any]) -> list[tuple[Any, Any]]:
         chosen = []
@@ -69,7 +69,8 @@ class BaselineEngine(Engine):
             folded = _REF.sub(
                 lambda m, v=values: cel_literal(v[m.group(1)].get(m.group(2))), rule.require.source
             )
-            chosen.append((dc_replace(rule, require=dc_replace(rule.require, reads=None)), _Recompiling(folded)))
+            per_model = dc_replace(rule, require=dc_replace(rule.require, reads=None))
+            chosen.append((per_model, _Recompiling(folded)))
         return chosen
 
 

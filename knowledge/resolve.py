@@ -19,8 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-
 from core.errors import CatalogError, UnknownModel
 from knowledge.catalog import SYNCED, Catalog, Family, Gpu, Variant
 from knowledge.synced_view import MARK
@@ -119,15 +117,8 @@ class Resolver:
 
     def suggest(self, query: str, limit: int = 5) -> list[str]:
         """The nearest catalog ids to ``query``, best first."""
-        hits = process.extract(
-            normalize(query),
-            list(self._display),
-            scorer=fuzz.WRatio,
-            limit=limit * 2,
-            score_cutoff=60,
-        )
         ids: list[str] = []
-        for key, _score, _ in hits:
+        for key in _nearest(normalize(query), list(self._display), limit * 2):
             ident = self._display[key]
             if ident not in ids:
                 ids.append(ident)
@@ -193,6 +184,14 @@ def resolution_notes(res: Resolution) -> list[str]:
     return notes
 
 
+def _nearest(key: str, choices: list[str], limit: int) -> list[str]:
+    """The choices closest to ``key``, best first (rapidfuzz, loaded only for a miss)."""
+    from rapidfuzz import fuzz, process
+
+    hits = process.extract(key, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+    return [choice for choice, _score, _index in hits]
+
+
 def resolve_gpu(catalog: Catalog, text: str) -> Gpu:
     """Find a GPU by id, name or alias in any spelling ("RTX 4090", "4090", "a100-80gb")."""
     key = normalize(text)
@@ -205,8 +204,7 @@ def resolve_gpu(catalog: Catalog, text: str) -> Gpu:
     starts = sorted({gid for k, gid in keys.items() if k.endswith(key) or k.startswith(key)})
     if len(starts) == 1:
         return catalog.gpus[starts[0]]
-    hits = process.extract(key, list(keys), scorer=fuzz.WRatio, limit=8, score_cutoff=60)
-    suggestions = list(dict.fromkeys(keys[k] for k, _, _ in hits))[:5]
+    suggestions = list(dict.fromkeys(keys[k] for k in _nearest(key, list(keys), 8)))[:5]
     hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     raise CatalogError(
         f"I don't know a GPU called {text!r}.{hint} Run `advisor gpus` for the list."
