@@ -179,11 +179,12 @@ def _bare(rule: str, severity: str) -> Reason:
     return Reason(rule, severity, "")
 
 
-#: Status effects, worst first: one reject rejects, else one undecidable reject is unknown.
-_WORST_FIRST = ("reject", "unknown", "warn")
-_SEVERITY = {Status.ok: 0, Status.warn: 1, Status.unknown: 2, Status.reject: 3}
-_STATUS = {s.value: s for s in Status}
-_REJECT = Status.reject  # enum member look-ups are slow in the 10,000-model loop
+#: Statuses by rank, so the worse of two is a ``max`` of small ints (enum hashing and member
+#: look-ups are slow in the 10,000-model loop). One reject rejects; else one undecidable
+#: reject rule makes the model unknown; else one warning warns.
+_BY_RANK = (Status.ok, Status.warn, Status.unknown, Status.reject)
+_RANK = {"": 0, "warn": 1, "unknown": 2, "reject": 3}
+_REJECTED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +194,7 @@ class _Decided:
 
     spoke: tuple[_Spoke, ...]
     bare: tuple[Reason, ...]
-    status: Status
+    rank: int  # the status, as a position in ``_BY_RANK``
     bonus: float
     failed: bool
 
@@ -509,11 +510,19 @@ class Engine:
         self.apple_gpu_fraction = apple_gpu_fraction
         self.evidence = Evidence(catalog)
         self._facts: dict[str, _Facts] = {}
+        self._every: list[_Facts] | None = None
         self._fits, self._costs, self._outcomes = _Kept(), _Kept(), _Kept()
         self._intern: dict[tuple[Any, ...], int] = {}  # fact values -> small number
         self._build = threading.Lock()
         self.failures: dict[str, list[str]] = {}  # rule id -> models it failed on at run time
         self._failures_lock = threading.Lock()
+
+    def _catalog_facts(self) -> list[_Facts]:
+        """Every catalog model's facts, in catalog order (built once: the catalog is fixed)."""
+        if self._every is None:
+            every = [self._model(v) for v in self.catalog.variants.values()]
+            self._every = every
+        return self._every
 
     def _model(self, v: Variant) -> _Facts:
         found = self._facts.get(v.id)
@@ -595,10 +604,10 @@ class Engine:
             self._outcomes.slot((sizing, pricing, tuple(p for _, p in per_model), explain)),
         )
         memo: dict[int, _Decided] = {}
-        verdicts = [
-            self._judge(q, self._model(v), explain, memo)
-            for v in (variants if variants is not None else self.catalog.variants.values())
-        ]
+        models = (
+            [self._model(v) for v in variants] if variants is not None else self._catalog_facts()
+        )
+        verdicts = [self._judge(q, state, explain, memo) for state in models]
         verdicts.sort(key=attrgetter("model"))
         verdicts.sort(key=attrgetter("score"), reverse=True)  # stable: ties stay by id
         return verdicts
@@ -613,17 +622,17 @@ class Engine:
         decided = memo.get(key)
         if decided is None:
             decided = memo[key] = self._speak(state, q.by_facts, stop=not explain)
-        status, bonus, spoke, bare = decided.status, decided.bonus, decided.spoke, decided.bare
+        rank, bonus, spoke, bare = decided.rank, decided.bonus, decided.spoke, decided.bare
         failed = decided.failed
         fit = cost = None
-        if explain or status is not _REJECT:
+        if explain or rank != _REJECTED:
             ev = _Eval(q, state)
             more = self._per_model(ev, explain) if q.per_model else None
             fit = ev.fit() if q.hw is not None else None
             cost = ev.cost() if q.priced else None
             if more is not None:
                 spoke, bare = spoke + more.spoke, bare + more.bare
-                status = max(status, more.status, key=_SEVERITY.__getitem__)
+                rank = max(rank, more.rank)
                 bonus += more.bonus
                 failed |= more.failed
         if failed:
@@ -646,7 +655,7 @@ class Engine:
         hardware = fit_score(fit, q.hw is not None, q.floor, q.req.offload is True)
         model, name, family, _ = state.ident
         score = round(state.static_score + hardware + tasks + bonus, 4)
-        return Verdict(model, name, family, status, reasons, fit, cost, score)
+        return Verdict(model, name, family, _BY_RANK[rank], reasons, fit, cost, score)
 
     def _per_model(self, ev: _Eval, explain: bool) -> _Decided:
         """The helper-calling rules on one model, kept per sizing, pricing and programs.
@@ -703,12 +712,10 @@ class Engine:
                     spoke.append(_Spoke(rule, spec.severity.value, spec.severity.value))
             if stop and spoke and spoke[-1].effect == "reject":
                 break
-        effects = {s.effect for s in spoke}
-        status = next((_STATUS[e] for e in _WORST_FIRST if e in effects), Status.ok)
         return _Decided(
             tuple(spoke),
             tuple(_bare(s.rule.id, s.severity) for s in spoke),
-            status,
+            max((_RANK[s.effect] for s in spoke), default=0),
             bonus,
             any(s.failure is not None for s in spoke),
         )
