@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import cel
 
@@ -356,28 +356,36 @@ class _Question:
     tasks: tuple[tuple[str, ...], bool]  # benchmark groups asked, reasoning wanted
     tasks_key: int  # ``tasks`` interned, for the per-model task score kept in ``_Facts``
     priced: bool  # traffic or a GPU price given: every model gets a cost estimate
-    fits: dict[str, tuple[_Facts, Any]]  # kept fits for this hardware question (``_Kept``)
-    costs: dict[str, tuple[_Facts, Any]]  # kept costs for this hardware and traffic
-    outcomes: dict[str, tuple[_Facts, Any]]  # kept ``per_model`` results, for both of those
+    sized: dict[str, _Sized]  # kept per model for this hardware, traffic and rules (``_Kept``)
+
+
+class _Sized(NamedTuple):
+    """What one model's hardware part of a question came to (kept by ``_Kept``)."""
+
+    facts: _Facts  # the facts it was computed for: rebuilt facts are sized afresh
+    decided: _Decided | None  # the helper-calling rules' results (None: there were none)
+    fit: FitOption | None
+    cost: cost_model.CostEstimate | None
+    score: float  # ``fit_score`` of the fit
 
 
 class _Kept:
-    """Per-model results that depend on only part of a question, kept for recent questions.
+    """Per-model sizing that depends on only part of a question, kept for recent questions.
 
-    A fit depends on the hardware, context, precision, runtime, speed floor and offload,
-    not on the license or task asked; a team asks about its own GPUs again and again, and
-    sizing is the dearest step of judging a model. So fits (and costs, by traffic) are
-    kept per such key for the last ``size`` keys. Entries hold the ``_Facts`` they were
-    computed for, so a model whose facts were rebuilt is sized afresh. Dict reads and
-    writes are atomic; two threads sizing the same model at once store equal values.
+    A fit, and the rules that read it, depend on the hardware, context, precision, runtime,
+    speed floor, offload and traffic, not on the license or task asked; a team asks about its
+    own GPUs again and again, and sizing is the dearest step of judging a model. So each
+    model's ``_Sized`` is kept per such key (with the compiled helper rules) for the last
+    ``size`` keys. Dict reads and writes are atomic; two threads sizing the same model at
+    once store equal values.
     """
 
     def __init__(self, size: int = 4) -> None:
-        self._slots: OrderedDict[Hashable, dict[str, tuple[_Facts, Any]]] = OrderedDict()
+        self._slots: OrderedDict[Hashable, dict[str, _Sized]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def slot(self, key: Hashable) -> dict[str, tuple[_Facts, Any]]:
+    def slot(self, key: Hashable) -> dict[str, _Sized]:
         """The per-model results for ``key``, most recently used last."""
         with self._lock:
             found = self._slots.get(key)
@@ -390,52 +398,50 @@ class _Kept:
             return found
 
 
+_UNSET: Any = object()
+
+
 class _Eval:
-    """One model under one question: its fit and cost, from the kept results or computed."""
+    """One model under one question: its fit and cost, each computed at most once."""
 
-    __slots__ = ("facts", "q")
+    __slots__ = ("_cost", "_fit", "facts", "q")
 
-    def __init__(self, q: _Question, facts: _Facts) -> None:
+    def __init__(self, q: _Question, facts: _Facts, fit: Any = _UNSET, cost: Any = _UNSET) -> None:
         self.q, self.facts = q, facts
+        self._fit, self._cost = fit, cost
 
     def fit(self) -> FitOption | None:
         """The best fit on the question's hardware."""
-        state, q = self.facts, self.q
-        hit = q.fits.get(state.ident[0])
-        if hit is not None and hit[0] is state:
-            best: FitOption | None = hit[1]
-            return best
-        best = None
-        if q.hw is not None and state.shape is not None:
-            best = best_fit(
-                state.shape,
-                q.hw,
-                q.req.context,
-                q.req.precision,
-                runtime=q.req.runtime,
-                min_tokens_per_s=q.floor,
-                allow_offload=q.req.offload is not False,
-            )
-        q.fits[state.ident[0]] = (state, best)
+        if self._fit is _UNSET:
+            state, q = self.facts, self.q
+            self._fit = None
+            if q.hw is not None and state.shape is not None:
+                self._fit = best_fit(
+                    state.shape,
+                    q.hw,
+                    q.req.context,
+                    q.req.precision,
+                    runtime=q.req.runtime,
+                    min_tokens_per_s=q.floor,
+                    allow_offload=q.req.offload is not False,
+                )
+        best: FitOption | None = self._fit
         return best
 
     def cost(self) -> cost_model.CostEstimate:
         """API and self-hosting cost for the question's traffic."""
-        state, q = self.facts, self.q
-        hit = q.costs.get(state.ident[0])
-        if hit is not None and hit[0] is state:
-            kept: cost_model.CostEstimate = hit[1]
-            return kept
-        open_weights = state.facts["model"]["open_weights"]
-        estimate = cost_model.estimate(
-            state.offerings,
-            q.req.requests_per_day,
-            q.req.tokens_in,
-            q.req.tokens_out,
-            q.hw.hourly_usd if q.hw and open_weights else None,
-            q.hw.count if q.hw else q.req.gpu_count,
-        )
-        q.costs[state.ident[0]] = (state, estimate)
+        if self._cost is _UNSET:
+            state, q = self.facts, self.q
+            open_weights = state.facts["model"]["open_weights"]
+            self._cost = cost_model.estimate(
+                state.offerings,
+                q.req.requests_per_day,
+                q.req.tokens_in,
+                q.req.tokens_out,
+                q.hw.hourly_usd if q.hw and open_weights else None,
+                q.hw.count if q.hw else q.req.gpu_count,
+            )
+        estimate: cost_model.CostEstimate = self._cost
         return estimate
 
 
@@ -511,7 +517,7 @@ class Engine:
         self.evidence = Evidence(catalog)
         self._facts: dict[str, _Facts] = {}
         self._every: list[_Facts] | None = None
-        self._fits, self._costs, self._outcomes = _Kept(), _Kept(), _Kept()
+        self._kept = _Kept()
         self._intern: dict[tuple[Any, ...], int] = {}  # fact values -> small number
         self._build = threading.Lock()
         self.failures: dict[str, list[str]] = {}  # rule id -> models it failed on at run time
@@ -583,8 +589,18 @@ class Engine:
             {f for rule, _ in by_facts for f in (*(rule.require.reads or ()), *rule.spec.needs)}
         )
         floor = speed_floor(req)
-        sizing = (hw, req.context, req.precision, req.runtime, floor, req.offload)
-        pricing = (hw, req.gpu_count, req.requests_per_day, req.tokens_in, req.tokens_out)
+        sizing = (
+            hw,
+            req.context,
+            req.precision,
+            req.runtime,
+            floor,
+            req.offload,
+            req.gpu_count,
+            req.requests_per_day,
+            req.tokens_in,
+            req.tokens_out,
+        )
         per_model = [pair for pair in rules if pair[0].require.reads is None]
         tasks = (wanted_groups(req), wants_reasoning(req))
         q = _Question(
@@ -599,9 +615,7 @@ class Engine:
             tasks,
             self._number(tasks),
             req.requests_per_day is not None or bool(hw and hw.hourly_usd),
-            self._fits.slot(sizing),
-            self._costs.slot(pricing),
-            self._outcomes.slot((sizing, pricing, tuple(p for _, p in per_model), explain)),
+            self._kept.slot((sizing, tuple(p for _, p in per_model), explain)),
         )
         memo: dict[int, _Decided] = {}
         models = (
@@ -625,11 +639,12 @@ class Engine:
         rank, bonus, spoke, bare = decided.rank, decided.bonus, decided.spoke, decided.bare
         failed = decided.failed
         fit = cost = None
+        hardware = 0.0 if q.hw is not None else 0.15  # ``fit_score`` without a fit
         if explain or rank != _REJECTED:
-            ev = _Eval(q, state)
-            more = self._per_model(ev, explain) if q.per_model else None
-            fit = ev.fit() if q.hw is not None else None
-            cost = ev.cost() if q.priced else None
+            sized = q.sized.get(state.ident[0])
+            if sized is None or sized.facts is not state:
+                sized = q.sized[state.ident[0]] = self._size(q, state, explain)
+            _, more, fit, cost, hardware = sized
             if more is not None:
                 spoke, bare = spoke + more.spoke, bare + more.bare
                 rank = max(rank, more.rank)
@@ -639,43 +654,35 @@ class Engine:
             for s in spoke:
                 if s.failure is not None:
                     self._failed(s.rule, state.ident[0], s.failure)
-        reasons = (
-            [
-                Reason(s.rule.id, s.severity, self._message(ev, s))
-                for s in sorted(spoke, key=lambda s: q.order[s.rule.id])
-            ]
-            if explain
-            else list(bare)
-        )
+        if explain:
+            ev = _Eval(q, state, fit, _UNSET if cost is None else cost)  # messages may cost
+            order = sorted(spoke, key=lambda s: q.order[s.rule.id])
+            reasons = [Reason(s.rule.id, s.severity, self._message(ev, s)) for s in order]
+        else:
+            reasons = list(bare)
         tasks = state.tasks.get(q.tasks_key)
         if tasks is None:
             tasks = state.tasks[q.tasks_key] = task_score(
                 state.ident[3], state.coder, state.prior, state.evidence, *q.tasks
             )
-        hardware = fit_score(fit, q.hw is not None, q.floor, q.req.offload is True)
         model, name, family, _ = state.ident
         score = round(state.static_score + hardware + tasks + bonus, 4)
         return Verdict(model, name, family, _BY_RANK[rank], reasons, fit, cost, score)
 
-    def _per_model(self, ev: _Eval, explain: bool) -> _Decided:
-        """The helper-calling rules on one model, kept per sizing, pricing and programs.
-
-        Their results depend only on the model, its fit and cost (kept for the same
-        hardware and traffic) and the compiled programs, so a team's next question about
-        the same GPUs reuses them.
-        """
-        state, q = ev.facts, ev.q
-        hit = q.outcomes.get(state.ident[0])
-        if hit is not None and hit[0] is state:
-            kept: _Decided = hit[1]
-            return kept
-        token = _CURRENT.set(ev)  # the helpers rules call find this model's fit through it
-        try:
-            decided = self._speak(state, q.per_model, stop=not explain)
-        finally:
-            _CURRENT.reset(token)
-        q.outcomes[state.ident[0]] = (state, decided)
-        return decided
+    def _size(self, q: _Question, state: _Facts, explain: bool) -> _Sized:
+        """Fit, cost and the helper-calling rules for one model (kept by the caller)."""
+        ev = _Eval(q, state)
+        decided = None
+        if q.per_model:
+            token = _CURRENT.set(ev)  # the helpers rules call find this model's fit through it
+            try:
+                decided = self._speak(state, q.per_model, stop=not explain)
+            finally:
+                _CURRENT.reset(token)
+        fit = ev.fit() if q.hw is not None else None
+        cost = ev.cost() if q.priced else None
+        score = fit_score(fit, q.hw is not None, q.floor, q.req.offload is True)
+        return _Sized(state, decided, fit, cost, score)
 
     def _speak(self, state: _Facts, rules: list[tuple[Rule, Any]], stop: bool) -> _Decided:
         """Run ``rules`` on one model: the rules that spoke against it, and the score bonus.
