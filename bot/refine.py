@@ -20,8 +20,8 @@ from bot.llm import Message, OllamaChat
 from bot.understand import Understanding
 from core.errors import AdvisorError
 from knowledge.catalog import Catalog
-from knowledge.records import Capability
 from knowledge.resolve import resolve_gpu
+from knowledge.vocab import Capability
 from rules.requirements import Requirements
 
 log = logging.getLogger("advisor")

@@ -2,30 +2,38 @@
 
 Secrets are ``SecretStr`` so they never print by accident; :func:`Settings.public_view`
 is what ``advisor config`` shows, with secrets and database passwords masked.
+
+Settings are a plain pydantic model filled by :func:`load_settings` from the environment
+(which wins) and ``.env`` (read with python-dotenv): ``ADVISOR_<FIELD>``, any case, and
+``OLLAMA_HOST`` for the Ollama server when ``ADVISOR_OLLAMA_HOST`` is unset. Not
+pydantic-settings: importing it (with asyncio and its CLI and cloud sources) was 70 ms of
+every command, a sixth of `advisor fit`, for a mapping this module does in a few lines.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.errors import ConfigError
 
 MASK = "********"
+ENV_PREFIX = "ADVISOR_"
+ENV_FILE = Path(".env")
+#: Other variables a setting is read from when its ``ADVISOR_`` one is unset.
+ALSO_FROM = {"ollama_host": ("OLLAMA_HOST",)}
 
 
-class Settings(BaseSettings):
-    """Everything the advisor can be configured with."""
+class Settings(BaseModel):
+    """Everything the advisor can be configured with (see :func:`load_settings`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = ConfigDict(extra="ignore")
 
     data_dir: Path = Field(
         default=Path(".advisor"), description="Where the database and index live"
@@ -35,7 +43,6 @@ class Settings(BaseSettings):
     )
     ollama_host: str = Field(
         default="http://127.0.0.1:11434",
-        validation_alias=AliasChoices("ADVISOR_OLLAMA_HOST", "OLLAMA_HOST"),
         description="Ollama server used for answers and trials",
     )
     ollama_model: str = Field(
@@ -70,12 +77,12 @@ class Settings(BaseSettings):
         description="Share of an Apple machine's unified memory the GPU may use "
         "(default: about 0.75 above 36 GB, less below; raise it with iogpu.wired_limit_mb)",
     )
-    admin_users: Annotated[list[str], NoDecode] = Field(
+    admin_users: list[str] = Field(
         default_factory=list,
         description="Platform user ids allowed risky actions, e.g. U0123ABC or discord:1180... "
         "(empty, with no admin roles: everyone)",
     )
-    admin_roles: Annotated[list[str], NoDecode] = Field(
+    admin_roles: list[str] = Field(
         default_factory=list,
         description="Discord role ids allowed risky actions (Developer Mode -> Copy Role ID)",
     )
@@ -104,7 +111,7 @@ class Settings(BaseSettings):
     hf_token: SecretStr | None = None
     hf_endpoint: str = Field(default="https://huggingface.co", description="Hugging Face Hub")
     ollama_library_url: str = Field(default="https://ollama.com", description="Ollama library site")
-    feeds: Annotated[list[str] | None, NoDecode] = Field(
+    feeds: list[str] | None = Field(
         default=None,
         description="RSS/Atom feeds, comma-separated or a JSON list (default built in)",
     )
@@ -222,10 +229,27 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+def _environment(env_file: Path = ENV_FILE) -> dict[str, str]:
+    """Raw setting values by field name: the environment first, else ``env_file``."""
+    sources = [{k.upper(): v for k, v in os.environ.items()}]
+    if env_file.is_file():
+        from dotenv import dotenv_values  # only when there is a file to read
+
+        read = dotenv_values(env_file, encoding="utf-8")
+        sources.append({k.upper(): v for k, v in read.items() if v is not None})
+    found: dict[str, str] = {}
+    for name in Settings.model_fields:
+        names = (ENV_PREFIX + name.upper(), *ALSO_FROM.get(name, ()))
+        value = next((src[n] for src in sources for n in names if n in src), None)
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings now (environment and .env), applying explicit overrides last."""
     try:
-        return Settings(**overrides)
+        return Settings.model_validate({**_environment(), **overrides})
     except ValidationError as exc:
         first = exc.errors()[0]
         name = f"ADVISOR_{str(first['loc'][0]).upper()}" if first["loc"] else "a setting"
@@ -240,8 +264,4 @@ def load_settings(**overrides: Any) -> Settings:
             f"{name}={shown!r} is not valid: {first['msg'].removeprefix('Value error, ')}."
             f" Set it in the environment or .env{hint}.",
             detail=str(exc.errors(include_input=False, include_url=False)),
-        ) from None
-    except SettingsError as exc:
-        raise ConfigError(
-            f"A setting could not be read: {exc}. Fix it in the environment or .env."
         ) from None

@@ -15,7 +15,6 @@ facts (provider, license, architecture) are written once.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -24,6 +23,19 @@ from pydantic import (
     Field,
     StringConstraints,
     model_validator,
+)
+
+from knowledge.vocab import (
+    ArchitectureKind,
+    Availability,
+    Capability,
+    Commercial,
+    Flavor,
+    GpuSegment,
+    GpuVendor,
+    LicenseKind,
+    NativePrecision,
+    ProviderKind,
 )
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._+-]*$", max_length=80)]
@@ -44,14 +56,6 @@ class Source(Strict):
     note: str | None = None
 
 
-class ProviderKind(StrEnum):
-    company = "company"
-    nonprofit = "nonprofit"
-    academic = "academic"
-    government = "government"
-    collective = "collective"
-
-
 class Provider(Strict):
     id: Slug
     name: str
@@ -60,21 +64,6 @@ class Provider(Strict):
     url: str
     aliases: list[str] = []
     sources: list[Source] = Field(min_length=1)
-
-
-class Commercial(StrEnum):
-    yes = "yes"
-    no = "no"
-    conditional = "conditional"
-
-
-class LicenseKind(StrEnum):
-    permissive = "permissive"
-    copyleft = "copyleft"
-    noncommercial = "noncommercial"
-    use_restricted = "use-restricted"
-    model_specific = "model-specific"
-    proprietary = "proprietary"
 
 
 class License(Strict):
@@ -103,20 +92,6 @@ class License(Strict):
         return self
 
 
-class GpuVendor(StrEnum):
-    nvidia = "nvidia"
-    amd = "amd"
-    apple = "apple"
-    intel = "intel"
-
-
-class GpuSegment(StrEnum):
-    consumer = "consumer"
-    workstation = "workstation"
-    datacenter = "datacenter"
-    apple = "apple"
-
-
 class Gpu(Strict):
     id: Slug
     name: str
@@ -128,53 +103,6 @@ class Gpu(Strict):
     aliases: list[str] = []
     cloud_price_per_hour: float | None = Field(default=None, gt=0)
     sources: list[Source] = Field(min_length=1)
-
-
-class Availability(StrEnum):
-    open_weights = "open-weights"
-    proprietary_api = "proprietary-api"
-    unreleased = "unreleased"
-
-
-class Flavor(StrEnum):
-    base = "base"
-    instruct = "instruct"
-    chat = "chat"
-    code = "code"
-    long_context = "long-context"
-    reasoning = "reasoning"
-    domain = "domain"
-    embedding = "embedding"
-
-
-class ArchitectureKind(StrEnum):
-    decoder_only = "decoder-only"
-    encoder_only = "encoder-only"
-    encoder_decoder = "encoder-decoder"
-    moe = "moe"
-    hybrid_ssm = "hybrid-ssm"
-
-
-class Capability(StrEnum):
-    code = "code"
-    math = "math"
-    tool_use = "tool-use"
-    vision = "vision"
-    multilingual = "multilingual"
-    long_context = "long-context"
-    reasoning = "reasoning"
-
-
-class NativePrecision(StrEnum):
-    """The number format a model's official weights ship in (what it costs at full quality)."""
-
-    fp32 = "fp32"
-    bf16 = "bf16"
-    fp16 = "fp16"
-    fp8 = "fp8"
-    mxfp4 = "mxfp4"
-    nvfp4 = "nvfp4"
-    int4 = "int4"
 
 
 class Benchmark(Strict):

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from knowledge.records import Capability
+from knowledge.vocab import Capability
 
 
 class Deployment(StrEnum):
