@@ -89,8 +89,9 @@ class Advisor:
         from the next question on (see :meth:`RuleBook.refresh`)."""
         self.catalog = catalog
         self.rulebook = rules if isinstance(rules, RuleBook) else None
-        self.apple_gpu_fraction = apple_gpu_fraction
-        self._use(rules.current if isinstance(rules, RuleBook) else rules)
+        ruleset = rules.current if isinstance(rules, RuleBook) else rules
+        self.advice = Advice(catalog, ruleset, apple_gpu_fraction)
+        self._titles = {r.id: r.spec.title for r in ruleset.rules}
         self.extractor = Extractor(catalog, self.advice.resolver)
         self.index = index
         self.llm = llm
@@ -100,19 +101,16 @@ class Advisor:
         #: Ollama tags -> measured figures from the team's own trials (set by the chat service).
         self.evidence: Callable[[list[str]], dict[str, str]] | None = None
 
-    def _use(self, rules: RuleSet) -> None:
-        # One assignment swaps the rules: a question already being answered keeps its Advice.
-        self.advice = Advice(self.catalog, rules, self.apple_gpu_fraction)
-        self._titles = {r.id: r.spec.title for r in rules.rules}
-
-    def _refresh_rules(self) -> str | None:
-        """Apply edited rule packs; the error to show while a bad edit keeps the last good."""
+    def _refresh_rules(self) -> list[str]:
+        """Apply edited rule packs; the problems to show while a bad edit keeps the last good."""
         book = self.rulebook
         if book is None:
-            return None
+            return []
         if book.refresh():
-            self._use(book.current)
-        return book.last_error
+            # One assignment swaps the rules: a question already being answered keeps its Advice.
+            self.advice = self.advice.with_rules(book.current)
+            self._titles = {r.id: r.spec.title for r in book.current.rules}
+        return book.problems
 
     def understand(self, question: str, thread: Thread | None = None) -> Understanding:
         """Read a question, carrying a thread's requirements and models into follow-ups."""
@@ -192,7 +190,7 @@ class Advisor:
     ) -> Answer:
         """Answer what was understood (from free text or a parsed command)."""
         question = understood.text
-        rules_error = self._refresh_rules()
+        rule_problems = self._refresh_rules()
         passages, retrieval_error = self.retrieve(understood)
         cites = compose.citations(passages)
         answer = self._deterministic(understood, cites, passages)
@@ -220,9 +218,9 @@ class Advisor:
             answer.text += "\n\n_" + compose.say(answer.language, "deterministic", why=suffix) + "_"
         if retrieval_error and not passages:
             log.info("answered without passages: %s", retrieval_error)
-        if rules_error:
-            problems = [line.strip() for line in rules_error.splitlines()[1:]] or [rules_error]
-            first = problems[0] + (f" (+{len(problems) - 1})" if len(problems) > 1 else "")
+        if rule_problems:
+            more = len(rule_problems) - 1
+            first = rule_problems[0] + (f" (+{more})" if more else "")
             answer.text += "\n\n_" + compose.say(answer.language, "rules_kept", error=first) + "_"
         if thread is not None:
             thread.remember(understood, question, answer.text)

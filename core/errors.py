@@ -79,7 +79,13 @@ class CatalogDataError(CatalogError):
 
 
 class RuleError(AdvisorError):
-    """A rule pack that fails to load or compile."""
+    """A rule pack that fails to load or compile; ``problems`` has one line per problem."""
+
+    def __init__(
+        self, user_message: str, detail: str | None = None, problems: list[str] | None = None
+    ) -> None:
+        super().__init__(user_message, detail)
+        self.problems = problems or [user_message]
 
 
 class LLMUnavailable(AdvisorError):

@@ -252,7 +252,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings.model_validate({**_environment(), **overrides})
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = f"ADVISOR_{str(first['loc'][0]).upper()}" if first["loc"] else "a setting"
+        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else "a setting"
         shown = first.get("input")
         if any(word in name.lower() for word in ("token", "secret", "headers")):
             shown = MASK

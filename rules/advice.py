@@ -7,6 +7,7 @@ accepts the same spellings (ids, aliases, HF repos, Ollama tags).
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import replace
 from typing import Any
 
@@ -69,6 +70,12 @@ class Advice:
         self.resolver = Resolver(catalog)
         self.apple_gpu_fraction = apple_gpu_fraction
         self.engine = Engine(catalog, ruleset, apple_gpu_fraction)
+
+    def with_rules(self, ruleset: RuleSet) -> Advice:
+        """The same advice under other rules; the name lookup (catalog only) is kept."""
+        changed = copy(self)
+        changed.engine = Engine(self.catalog, ruleset, self.apple_gpu_fraction)
+        return changed
 
     def variant(self, name: str) -> Variant:
         """The single variant a name stands for (the family default when ambiguous)."""

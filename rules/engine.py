@@ -45,7 +45,7 @@ import cel
 
 from knowledge.catalog import Catalog, Variant
 from rules import cost as cost_model
-from rules.expressions import Scope
+from rules.expressions import Expression, Scope
 from rules.fit import hardware_for, speed_floor
 from rules.memory import FitOption, Hardware, Shape, best_fit
 from rules.packs import OnUnknown, Rule, RuleSet, Severity, render_message
@@ -131,22 +131,18 @@ def _specialise(source: str, bindings: str) -> Any:
     return cel.compile(folded)
 
 
-@lru_cache(maxsize=1024)
-def _references(source: str) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(set(_REF.findall(source))))
+def _program(expression: Expression, activation: dict[str, Any], params: dict[str, Any]) -> Any:
+    """``expression`` compiled with the requirements and params it names folded in.
 
-
-def _program(source: str, activation: dict[str, Any], params: dict[str, Any]) -> Any:
-    """``source`` compiled with the requirements and params it names folded in.
-
-    Only the names it uses go into the cache key, so a rule about the GPU keeps its
-    compiled program (and the results kept for it) when a question changes the license.
+    Only the names it uses (``Expression.folds``) go into the cache key, so a rule about
+    the GPU keeps its compiled program (and the results kept for it) when a question
+    changes the license.
     """
     groups = {"req": activation, "params": params}
     used: dict[str, dict[str, Any]] = {"req": {}, "params": {}}
-    for group, name in _references(source):
+    for group, name in expression.folds:
         used[group][name] = groups[group].get(name)
-    return _specialise(source, json.dumps(used, sort_keys=True))
+    return _specialise(expression.source, json.dumps(used, sort_keys=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,9 +321,7 @@ class _Facts:
         return _ABSENT if group is None else group.get(attribute, _ABSENT)
 
     def known(self, fact: str) -> bool:
-        var, _, attribute = fact.partition(".")
-        group = self.facts.get(var)
-        return group is not None and group.get(attribute) is not None
+        return self.value(fact) not in (None, _ABSENT)
 
     def source_for(self, facts: list[str]) -> str:
         """The URL backing the first fact a rule needs (the license text for license facts)."""
@@ -356,6 +350,7 @@ class _Question:
     tasks: tuple[tuple[str, ...], bool]  # benchmark groups asked, reasoning wanted
     tasks_key: int  # ``tasks`` interned, for the per-model task score kept in ``_Facts``
     priced: bool  # traffic or a GPU price given: every model gets a cost estimate
+    unsized: float  # ``fit_score`` of a model left unsized
     sized: dict[str, _Sized]  # kept per model for this hardware, traffic and rules (``_Kept``)
 
 
@@ -562,10 +557,10 @@ class Engine:
             params = rule.spec.params
             if (
                 rule.when is not None
-                and _program(rule.when.source, activation, params).execute({}) is not True
+                and _program(rule.when, activation, params).execute({}) is not True
             ):
                 continue
-            chosen.append((rule, _program(rule.require.source, activation, params)))
+            chosen.append((rule, _program(rule.require, activation, params)))
         return chosen
 
     def evaluate(
@@ -615,6 +610,7 @@ class Engine:
             tasks,
             self._number(tasks),
             req.requests_per_day is not None or bool(hw and hw.hourly_usd),
+            fit_score(None, hw is not None, floor, req.offload is True),
             self._kept.slot((sizing, tuple(p for _, p in per_model), explain)),
         )
         memo: dict[int, _Decided] = {}
@@ -639,7 +635,7 @@ class Engine:
         rank, bonus, spoke, bare = decided.rank, decided.bonus, decided.spoke, decided.bare
         failed = decided.failed
         fit = cost = None
-        hardware = 0.0 if q.hw is not None else 0.15  # ``fit_score`` without a fit
+        hardware = q.unsized  # a model ranking rejects is not sized
         if explain or rank != _REJECTED:
             sized = q.sized.get(state.ident[0])
             if sized is None or sized.facts is not state:

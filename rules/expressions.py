@@ -82,6 +82,7 @@ class Expression:
 
     source: str
     reads: tuple[str, ...] | None = None
+    folds: tuple[tuple[str, str], ...] = ()  # the ``req.x`` / ``params.x`` names it uses
 
 
 def fact_reads(source: str, functions: set[str], bound: set[str]) -> tuple[str, ...] | None:
@@ -123,8 +124,11 @@ def compile_expression(
                 f"unknown name {name!r}; use one of: {', '.join(sorted(fields))}",
                 column=source.find(name) + 1,
             )
+    folds = set()
     for match in _FIELD_REF.finditer(source):
         variable, attribute = match.groups()
+        if variable in ("req", "params"):
+            folds.add((variable, attribute))
         known = fields.get(variable)
         if known is not None and attribute not in known:
             raise ExpressionError(
@@ -139,7 +143,7 @@ def compile_expression(
             f"unknown function {name!r}; helpers: {', '.join(sorted(helpers))}",
             column=source.find(name) + 1,
         )
-    return Expression(source, fact_reads(source, used & helpers, bound))
+    return Expression(source, fact_reads(source, used & helpers, bound), tuple(sorted(folds)))
 
 
 class Scope:

@@ -453,7 +453,8 @@ def load_rules(team_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) ->
     if problems:
         raise RuleError(
             "The rule packs have problems; nothing was changed:\n"
-            + "\n".join(f"  {p}" for p in problems)
+            + "\n".join(f"  {p}" for p in problems),
+            problems=problems,
         )
     ruleset.rules = [by_id[i] for i in order]
     return ruleset
@@ -474,7 +475,17 @@ class RuleBook:
         self._lock = threading.Lock()
         self._seen = self._fingerprint()
         self.current = load_rules(team_dir, builtin_dir)
-        self.last_error: str | None = None
+        self._failure: RuleError | None = None  # why the last reload kept the rules
+
+    @property
+    def last_error(self) -> str | None:
+        """The message of the last failed reload; None once the packs load again."""
+        return self._failure.user_message if self._failure else None
+
+    @property
+    def problems(self) -> list[str]:
+        """Each problem of the last failed reload (file:line: rule: field: what), or none."""
+        return self._failure.problems if self._failure else []
 
     def _fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         found = []
@@ -506,9 +517,9 @@ class RuleBook:
         try:
             self.current = load_rules(self.team_dir, self.builtin_dir)
         except RuleError as exc:
-            self.last_error = exc.user_message
+            self._failure = exc
             log.error("rule packs not reloaded, the last good rules stay in force: %s", exc)
             return "kept"
-        self.last_error = None
+        self._failure = None
         log.info("rule packs reloaded: %d rules", len(self.current.rules))
         return "reloaded"
